@@ -1,0 +1,48 @@
+# lava-fptt: everything starts from `make demo` or `make test` on a fresh clone.
+# The virtual environment is created on first use with pinned, known-good versions.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+# torch 2.13.0 is the CPU build available here; any other request pulls CUDA wheels.
+TORCH  ?= torch==2.13.0
+LAVA   := lava-nc==0.10.0 lava-dl==0.6.0
+DEMO   ?= runs/demo
+PYTEST_ARGS ?=
+
+.PHONY: env demo test test-lava test-all bench tutorials clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+$(STAMP): pyproject.toml requirements/base.txt lava_fptt_compat.pth
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==24.2"
+	$(PY) -m pip install --quiet -r requirements/base.txt "$(TORCH)"
+	# The Lava wheels declare Requires-Python <3.11 and unmeetable pins (torch<2.4, torchvision):
+	# installed as they are, without their dependencies; lava_fptt/compat.py makes them work.
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python $(LAVA)
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -c "import lava_fptt.compat as c; assert c.installed(), 'compat hook not active'"
+	touch $(STAMP)
+
+env: $(STAMP)  ## create the virtual environment (first use only)
+
+demo: $(STAMP)  ## train -> export -> run in Lava on the built-in digits data
+	$(BIN)/lava-fptt demo --out $(DEMO)
+
+test: $(STAMP)  ## the project's test suite
+	$(BIN)/pytest -q $(PYTEST_ARGS) tests
+
+test-lava: $(STAMP)  ## the test suites shipped in the lava-nc and lava-dl wheels, on this environment
+	$(PY) tools/lava_suites.py
+
+test-all: test test-lava  ## what CI runs
+
+bench: $(STAMP)  ## benchmarks (tables and plots under benchmarks/results)
+	$(PY) benchmarks/run_all.py
+
+clean:  ## remove the environment and run outputs
+	rm -rf $(VENV) runs

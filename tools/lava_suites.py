@@ -1,0 +1,54 @@
+"""Run the test suites shipped inside the lava-nc and lava-dl wheels against this environment.
+
+This proves that ``lava_fptt/compat.py`` makes Lava work as its authors tested it on
+Python 3.10. The suites are found in site-packages (the wheels install them as the
+top-level package ``tests``) and run from there, in one pytest process each, so that
+this repository's own ``tests/`` folder cannot shadow them.
+
+Exit status: non-zero if any suite has a failing test or an error.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import re
+import subprocess
+import sys
+import sysconfig
+
+SUITES = ("tests/lava/proc", "tests/lava/magma", "tests/lava/lib/dl")
+
+
+def site_packages() -> pathlib.Path:
+    return pathlib.Path(sysconfig.get_paths()["purelib"])
+
+
+def run_suite(root: pathlib.Path, suite: str, extra: list[str]) -> tuple[int, str]:
+    """Run one suite; return pytest's exit status and its summary line."""
+    if not (root / suite).is_dir():
+        return 1, f"{suite}: not found under {root} (is lava-nc / lava-dl installed?)"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", suite, *extra]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    summary = next((l for l in reversed(lines) if re.search(r"\d+ (passed|failed)", l)), "")
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout[-6000:] + proc.stderr[-2000:])
+    return proc.returncode, summary.strip("= ")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("suites", nargs="*", default=list(SUITES), help="suite folders (default: all three)")
+    parser.add_argument("--pytest-args", default="", help="extra arguments for pytest")
+    args = parser.parse_args()
+    root = site_packages()
+    status = 0
+    for suite in args.suites:
+        code, summary = run_suite(root, suite, args.pytest_args.split())
+        print(f"{suite}: {summary or 'no summary'} (exit {code})", flush=True)
+        status = status or code
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
