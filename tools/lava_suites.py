@@ -27,7 +27,10 @@ def run_suite(root: pathlib.Path, suite: str, extra: list[str]) -> tuple[int, st
     """Run one suite; return pytest's exit status and its summary line."""
     if not (root / suite).is_dir():
         return 1, f"{suite}: not found under {root} (is lava-nc / lava-dl installed?)"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", suite, *extra]
+    # Override this repository's pytest options (its pyproject.toml sits above the venv):
+    # Lava's suites are written for pytest's default import mode.
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+           f"--rootdir={root}", suite, *extra]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     summary = next((l for l in reversed(lines) if re.search(r"\d+ (passed|failed)", l)), "")

@@ -1,0 +1,97 @@
+"""A data set seen as spike trains: source + encoding, served in batches."""
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import numpy as np
+import torch
+
+from .encoding import DEFAULT_ENCODINGS, Encoding
+from .sources import DataError, EventSet, ImageSet, load_source
+
+DATASETS = tuple(DEFAULT_ENCODINGS)
+
+
+@dataclass
+class SpikeDataset:
+    """Samples of one split, encoded on demand into binary spikes [channels, steps]."""
+
+    source: ImageSet | EventSet
+    encoding: Encoding
+    split: str
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def num_classes(self) -> int:
+        return self.source.num_classes
+
+    @property
+    def num_channels(self) -> int:
+        return self.encoding.num_channels(self.source)
+
+    @property
+    def num_steps(self) -> int:
+        return self.encoding.num_steps(self.source)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.source.labels
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def spikes(self, index: np.ndarray | list[int]) -> np.ndarray:
+        """float32 spikes [len(index), channels, steps] of the given samples."""
+        return self.encoding.encode(self.source, np.asarray(index, dtype=np.int64))
+
+    def batches(
+        self,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        limit: Optional[int] = None,
+        shard: tuple[int, int] = (0, 1),
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield (spikes [B, C, T], labels [B]) tensors.
+
+        ``shuffle`` draws the order from ``seed`` (give the epoch number for a new order
+        each epoch); ``limit`` keeps the first samples of that order; ``shard=(rank,
+        world)`` keeps every world-th batch, for data-parallel training.
+        """
+        order = np.arange(len(self))
+        if shuffle:
+            order = np.random.default_rng(seed).permutation(len(self))
+        if limit is not None:
+            order = order[:limit]
+        rank, world = shard
+        for number, start in enumerate(range(0, len(order), batch_size)):
+            if number % world != rank:
+                continue
+            chosen = order[start: start + batch_size]
+            yield torch.from_numpy(self.spikes(chosen)), torch.from_numpy(self.labels[chosen])
+
+    def num_batches(self, batch_size: int, limit: Optional[int] = None, world: int = 1) -> int:
+        n = len(self) if limit is None else min(limit, len(self))
+        total = -(-n // batch_size)
+        return -(-total // world)
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    data_dir: Optional[str | pathlib.Path] = None,
+    encoding: Optional[Encoding] = None,
+) -> SpikeDataset:
+    """Load ``name`` ('digits', 'mnist', 'fashion-mnist', 'emnist', 'shd') as spike trains.
+
+    ``encoding`` defaults to the data set's own (see ``DEFAULT_ENCODINGS``).
+    """
+    if name not in DEFAULT_ENCODINGS:
+        raise DataError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
+    source = load_source(name, split, pathlib.Path(data_dir) if data_dir else None)
+    return SpikeDataset(source, encoding or DEFAULT_ENCODINGS[name], split)
