@@ -1,0 +1,45 @@
+"""The full configuration of a training run, saved in the run directory."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+from ..data import Encoding
+from ..models.network import NetworkConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run (saved as ``config.json``)."""
+
+    dataset: str = "digits"
+    data_dir: Optional[str] = None
+    encoding: Encoding = field(default_factory=Encoding)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    algo: str = "bptt"
+    algo_params: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 3e-3
+    loss_gain: float = 8.0
+    seed: int = 0
+    train_limit: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError(f"need epochs >= 1, batch size >= 1, lr > 0; got {self.epochs}, {self.batch_size}, {self.lr}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        data = dict(data)
+        data["encoding"] = Encoding(**data["encoding"])
+        data["network"] = NetworkConfig.from_dict(data["network"])
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        return cls.from_dict(json.loads(text))

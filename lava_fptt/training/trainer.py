@@ -1,0 +1,163 @@
+"""Training runs: epochs over a data set, metrics, plots, and resumable checkpoints.
+
+A run directory holds ``config.json`` (the full :class:`TrainConfig`), ``checkpoint.pt``
+(model, optimizer and method state after the last completed epoch, written atomically),
+``metrics.json`` (one record per epoch) and ``training.png`` (loss and accuracy per
+epoch). Training an existing run directory with the same config resumes after its last
+completed epoch.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+from dataclasses import replace
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..data import SpikeDataset, load_dataset
+from ..models.network import SpikingNetwork, predict
+from .checkpoint import load, save_atomic, write_text_atomic
+from .config import TrainConfig
+from .engine import RateCrossEntropy, unwrap
+from .methods import make_method
+
+CHECKPOINT, CONFIG, METRICS, PLOT = "checkpoint.pt", "config.json", "metrics.json", "training.png"
+
+
+class RunDirError(ValueError):
+    """A run directory is missing, incomplete, or belongs to a different config."""
+
+
+def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
+    train = load_dataset(config.dataset, "train", config.data_dir, config.encoding)
+    test = load_dataset(config.dataset, "test", config.data_dir, config.encoding)
+    if train.num_channels != config.network.sizes[0] or train.num_classes != config.network.sizes[-1]:
+        raise ValueError(
+            f"{config.dataset} with encoding {config.encoding.kind!r} has {train.num_channels} channels and "
+            f"{train.num_classes} classes; the network sizes {config.network.sizes} must start and end with those"
+        )
+    return train, test
+
+
+@torch.no_grad()
+def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int = 256, limit: Optional[int] = None) -> float:
+    """Test accuracy: prediction from output spike counts over whole sequences."""
+    correct = total = 0
+    for x, y in data.batches(batch_size, limit=limit):
+        correct += int((predict(model.run(x)) == y).sum())
+        total += len(y)
+    return correct / max(total, 1)
+
+
+def load_run(run_dir: str | pathlib.Path) -> tuple[TrainConfig, SpikingNetwork, dict[str, Any]]:
+    """Config, trained network and checkpoint of a run directory."""
+    run_dir = pathlib.Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: run directory not found")
+    for name in (CONFIG, CHECKPOINT):
+        if not (run_dir / name).is_file():
+            raise RunDirError(f"{run_dir}: no {name} (not a training run, or no epoch completed yet)")
+    config = TrainConfig.from_json((run_dir / CONFIG).read_text())
+    state = load(run_dir / CHECKPOINT)
+    model = build_model(config)
+    model.load_state_dict(state["model"])
+    return config, model, state
+
+
+def build_model(config: TrainConfig) -> SpikingNetwork:
+    """A network for ``config`` whose lazily shaped slayer parts are initialised."""
+    model = SpikingNetwork(config.network)
+    model.run(torch.zeros(1, config.network.sizes[0], 1))  # slayer sets neuron shapes on first call
+    return model
+
+
+def plot_metrics(metrics: list[dict[str, Any]], path: pathlib.Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [m["epoch"] for m in metrics]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax_loss.plot(epochs, [m["train_loss"] for m in metrics], marker="o")
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="loss")
+    ax_acc.plot(epochs, [m["train_accuracy"] for m in metrics], marker="o", label="train")
+    ax_acc.plot(epochs, [m["test_accuracy"] for m in metrics], marker="o", label="test")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1))
+    ax_acc.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = True) -> dict[str, Any]:
+    """Train (or resume) the run in ``run_dir``; return the final metrics and paths."""
+    run_dir = pathlib.Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    train_data, test_data = datasets(config)
+    torch.manual_seed(config.seed)
+    model = build_model(config)
+    method = make_method(config.algo, **config.algo_params)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    loss_fn = RateCrossEntropy(config.loss_gain, late_weighting=bool(config.algo_params.get("late_weighting")))
+    metrics: list[dict[str, Any]] = []
+    start_epoch = 0
+
+    if (run_dir / CONFIG).exists():
+        saved = TrainConfig.from_json((run_dir / CONFIG).read_text())
+        if replace(saved, epochs=config.epochs) != config:
+            raise RunDirError(f"{run_dir}: holds a run with a different config; choose another --out")
+    if (run_dir / CHECKPOINT).exists():
+        state = load(run_dir / CHECKPOINT)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        method.load_state_dict(state["method"])
+        metrics = state["metrics"]
+        start_epoch = state["epoch"]
+    write_text_atomic(config.to_json(), run_dir / CONFIG)
+
+    for epoch in range(start_epoch, config.epochs):
+        began = time.perf_counter()
+        model.train()
+        losses, correct, seen = [], 0, 0
+        batches = train_data.batches(config.batch_size, shuffle=True, seed=config.seed * 1000 + epoch,
+                                     limit=config.train_limit)
+        bar = tqdm(batches, total=train_data.num_batches(config.batch_size, config.train_limit),
+                   desc=f"epoch {epoch + 1}/{config.epochs} [{config.algo}]", disable=None if progress else True,
+                   leave=False)
+        for x, y in bar:
+            loss, output = method.train_batch(model, x, y, loss_fn, optimizer)
+            losses.append(loss)
+            correct += int((predict(output) == y).sum())
+            seen += len(y)
+            bar.set_postfix(loss=f"{loss:.3f}", acc=f"{correct / seen:.3f}")
+        unwrap(model).reset_state()
+        model.eval()
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": float(np.mean(losses)),
+            "train_accuracy": correct / max(seen, 1),
+            "test_accuracy": evaluate(unwrap(model), test_data),
+            "seconds": time.perf_counter() - began,
+        }
+        metrics.append(record)
+        if progress:
+            tqdm.write(f"epoch {record['epoch']}: loss {record['train_loss']:.4f} "
+                       f"train {record['train_accuracy']:.4f} test {record['test_accuracy']:.4f} "
+                       f"({record['seconds']:.1f} s)")
+        save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "method": method.state_dict(), "metrics": metrics, "epoch": epoch + 1},
+                    run_dir / CHECKPOINT)
+        write_text_atomic(json.dumps(metrics, indent=2), run_dir / METRICS)
+        plot_metrics(metrics, run_dir / PLOT, f"{config.network.model} / {config.algo} on {config.dataset}")
+
+    if not metrics:
+        raise RunDirError(f"{run_dir}: no epoch to train (epochs={config.epochs})")
+    return {"run_dir": str(run_dir), "test_accuracy": metrics[-1]["test_accuracy"],
+            "train_accuracy": metrics[-1]["train_accuracy"], "epochs": len(metrics),
+            "seconds": sum(m["seconds"] for m in metrics)}

@@ -1,0 +1,12 @@
+"""Export trained lava-fptt networks in lava-dl's netx HDF5 format and build them as Lava processes.
+
+``writer`` writes the file (CUBA layers exactly as lava-dl writes them, so plain
+``lava.lib.dl.netx.hdf5.Network`` loads them); ``loader`` validates a file and builds the
+Lava processes; ``inference`` runs a built network in Lava's CPU simulation on spike
+trains, sample after sample.
+"""
+from .errors import NetworkFileError
+from .loader import describe, load_network
+from .writer import export_network
+
+__all__ = ["NetworkFileError", "describe", "export_network", "load_network"]

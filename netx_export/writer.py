@@ -1,0 +1,38 @@
+"""Writing a trained network to a netx HDF5 file, atomically."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import tempfile
+from typing import Any, Optional
+
+from lava_fptt.models.network import SpikingNetwork
+
+FORMAT = "lava-fptt/1"
+
+
+def export_network(network: SpikingNetwork, path: str | pathlib.Path, metadata: Optional[dict[str, Any]] = None) -> pathlib.Path:
+    """Write ``network`` to ``path`` in netx's HDF5 format.
+
+    The layers are the group ``layer/0 ... layer/n-1`` as lava-dl writes them. Our own
+    metadata (network config, data encoding) goes into root attributes, which netx
+    ignores. The file is written beside its destination and renamed into place, so a
+    failure never leaves a half-written network.
+    """
+    import h5py
+
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        network.export_hdf5(tmp)
+        with h5py.File(tmp, "a") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["config"] = json.dumps({"network": network.config.to_dict(), **(metadata or {})})
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
