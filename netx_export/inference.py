@@ -34,15 +34,33 @@ class LavaResult:
     total_steps: int
 
 
-def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed") -> LavaResult:
-    """Run ``inputs`` [N, channels, steps] (binary spikes) through the network in ``path``."""
-    from lava.magma.core.run_conditions import RunSteps
+def run_config(precision: str) -> object:
+    """Lava run configuration selecting fixed-point or floating-point neuron and synapse models.
+
+    netx tags its block sub-process models ``fixed_pt`` only, although they merely compose
+    Lava's LIF and Dense. For floating point, those composite models are named explicitly
+    so that the neurons and synapses inside them resolve to their ``floating_pt`` models.
+    """
+    from lava.lib.dl.netx import hdf5
+    from lava.lib.dl.netx.blocks import models, process
     from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.io.sink import RingBuffer as SpikeSink
-    from lava.proc.io.source import RingBuffer as SpikeSource
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
+    if precision == "fixed":
+        return Loihi2SimCfg(select_tag="fixed_pt")
+    composites = {hdf5.Network: hdf5.PyNetworkModel, process.Dense: models.PyDenseModel,
+                  process.Input: models.PyInputModel, process.Conv: models.PyConvModel}
+    return Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map=composites)
+
+
+def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed") -> LavaResult:
+    """Run ``inputs`` [N, channels, steps] (binary spikes) through the network in ``path``."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.proc.io.sink import RingBuffer as SpikeSink
+    from lava.proc.io.source import RingBuffer as SpikeSource
+
+    config = run_config(precision)
     summary = describe(path)
     if inputs.ndim != 3 or inputs.shape[1] != summary.num_inputs:
         raise NetworkFileError(
@@ -65,7 +83,7 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     with lava_session(network):
         start = time.perf_counter()
         network.run(condition=RunSteps(num_steps=num_samples * window),
-                    run_cfg=Loihi2SimCfg(select_tag=PRECISIONS[precision]))
+                    run_cfg=config)
         elapsed = time.perf_counter() - start
         recorded = sink.data.get()
     windows = recorded.reshape(summary.num_outputs, num_samples, window).transpose(1, 0, 2)

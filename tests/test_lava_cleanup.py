@@ -1,0 +1,64 @@
+"""A Lava run that raises leaves no worker processes and no shared-memory segments behind."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pathlib
+import sys
+
+import pytest
+
+from lava_fptt.runtime import lava_session
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+
+
+def shared_memory_segments() -> set[str]:
+    return set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+
+
+@pytest.fixture
+def failing_process_class():
+    sys.path.insert(0, str(FIXTURES))
+    try:
+        from failing_process import FailAt
+        yield FailAt
+    finally:
+        sys.path.remove(str(FIXTURES))
+
+
+def test_model_exception_is_raised_and_everything_is_stopped(failing_process_class) -> None:
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.sink import RingBuffer
+
+    children_before, segments_before = set(multiprocessing.active_children()), shared_memory_segments()
+    process = failing_process_class(shape=(3,), fail_step=4)
+    sink = RingBuffer(shape=(3,), buffer=10)
+    process.s_out.connect(sink.a_in)
+    with pytest.raises(RuntimeError, match="Exception"):
+        with lava_session(process):
+            process.run(condition=RunSteps(num_steps=10), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+    assert set(multiprocessing.active_children()) == children_before
+    assert shared_memory_segments() == segments_before
+
+
+def test_error_in_host_code_after_a_run_still_stops_lava() -> None:
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.sink import RingBuffer
+    from lava.proc.io.source import RingBuffer as Source
+    import numpy as np
+
+    children_before, segments_before = set(multiprocessing.active_children()), shared_memory_segments()
+    source = Source(data=np.ones((2, 5)))
+    sink = RingBuffer(shape=(2,), buffer=5)
+    source.s_out.connect(sink.a_in)
+    with pytest.raises(KeyError):
+        with lava_session(source):
+            source.run(condition=RunSteps(num_steps=5), run_cfg=Loihi2SimCfg())
+            assert sink.data.get().sum() == 10
+            raise KeyError("host-side failure")
+    assert source.runtime is not None and not source.runtime._is_started
+    assert set(multiprocessing.active_children()) == children_before
+    assert shared_memory_segments() == segments_before
