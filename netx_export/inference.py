@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lava_fptt.runtime import lava_session
+from lava_fptt.runtime import lava_session, run_steps
 
 from .errors import NetworkFileError
 from .loader import describe, load_network
@@ -56,7 +56,6 @@ def run_config(precision: str) -> object:
 
 def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed") -> LavaResult:
     """Run ``inputs`` [N, channels, steps] (binary spikes) through the network in ``path``."""
-    from lava.magma.core.run_conditions import RunSteps
     from lava.proc.io.sink import RingBuffer as SpikeSink
     from lava.proc.io.source import RingBuffer as SpikeSource
 
@@ -82,8 +81,7 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     network.out.connect(sink.a_in)
     with lava_session(network):
         start = time.perf_counter()
-        network.run(condition=RunSteps(num_steps=num_samples * window),
-                    run_cfg=config)
+        run_steps(network, num_samples * window, config)
         elapsed = time.perf_counter() - start
         recorded = sink.data.get()
     windows = recorded.reshape(summary.num_outputs, num_samples, window).transpose(1, 0, 2)

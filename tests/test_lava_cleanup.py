@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from lava_fptt.runtime import lava_session
+from lava_fptt.runtime import LavaRunError, lava_session, run_steps
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
@@ -28,7 +28,6 @@ def failing_process_class():
 
 
 def test_model_exception_is_raised_and_everything_is_stopped(failing_process_class) -> None:
-    from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer
 
@@ -36,15 +35,14 @@ def test_model_exception_is_raised_and_everything_is_stopped(failing_process_cla
     process = failing_process_class(shape=(3,), fail_step=4)
     sink = RingBuffer(shape=(3,), buffer=10)
     process.s_out.connect(sink.a_in)
-    with pytest.raises(RuntimeError, match="Exception"):
+    with pytest.raises(LavaRunError, match="a process model probably raised"):
         with lava_session(process):
-            process.run(condition=RunSteps(num_steps=10), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+            run_steps(process, 10, Loihi2SimCfg(select_tag="fixed_pt"), deadline_s=15)
     assert set(multiprocessing.active_children()) == children_before
     assert shared_memory_segments() == segments_before
 
 
 def test_error_in_host_code_after_a_run_still_stops_lava() -> None:
-    from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer
     from lava.proc.io.source import RingBuffer as Source
@@ -56,7 +54,7 @@ def test_error_in_host_code_after_a_run_still_stops_lava() -> None:
     source.s_out.connect(sink.a_in)
     with pytest.raises(KeyError):
         with lava_session(source):
-            source.run(condition=RunSteps(num_steps=5), run_cfg=Loihi2SimCfg())
+            run_steps(source, 5, Loihi2SimCfg())
             assert sink.data.get().sum() == 10
             raise KeyError("host-side failure")
     assert source.runtime is not None and not source.runtime._is_started
