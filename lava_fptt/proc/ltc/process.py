@@ -60,19 +60,19 @@ class _LiquidProcess(AbstractProcess):
         name: str | None = None,
         log_config: LogConfig | None = None,
     ) -> None:
+        fixed_point = isinstance(params, self._int_params)
+        # Lava's AbstractProcess.__del__ expects a finished base __init__: checks come after it.
+        super().__init__(shape=shape, fixed_point=fixed_point, name=name, log_config=log_config)
         if not isinstance(params, (self._float_params, self._int_params)):
             raise TypeError(f"{type(self).__name__} params must be {self._float_params.__name__} "
                             f"or {self._int_params.__name__}, got {type(params).__name__}")
-        fixed_point = isinstance(params, self._int_params)
         params = type(params)(*(_broadcast(v, shape, fixed_point) for v in params))
         if state is None:
-            state = self._state(*(np.zeros(shape, np.int64 if fixed_point else np.float64)
-                                  for _ in self._state._fields))
+            state = self._state(*(np.zeros(shape, np.int64) for _ in self._state._fields))
         state = self._state(*(_broadcast(v, shape, fixed_point) for v in state))
         if fixed_point:
             check_params(params)
             check_state(state)
-        super().__init__(shape=shape, fixed_point=fixed_point, name=name, log_config=log_config)
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         for field, value in (*params._asdict().items(), *state._asdict().items()):
