@@ -41,8 +41,8 @@ s                             1             1 bit
 
 The synaptic input in weight units is shifted into state units (``<< 6``) as Loihi
 does for its LIF neuron; products are brought back to scale by :meth:`shr`, a right
-shift rounded to nearest. The sigmoid is piecewise linear between 33 tabulated knots
-(every 0.25 on ``[0, 8]``, mirrored for negative inputs), computed with one table
+shift rounded to nearest. The sigmoid is piecewise linear between 65 tabulated knots
+(every 1/8 on ``[0, 8]``, mirrored for negative inputs), computed with one table
 read, one multiply and one shift. Only integer operations are used.
 """
 from __future__ import annotations
@@ -75,14 +75,17 @@ STATE_MAX = STATE_WIDTH.hi
 INPUT_WIDTH = Width(24)
 """The graded synaptic input ``a_in``."""
 
-SIGMOID_SEGMENT_BITS = 10
-"""The sigmoid is linear on segments of 2**10 / 4096 = 0.25."""
+SIGMOID_SEGMENT_BITS = 9
+"""The sigmoid is linear on segments of 2**9 / 4096 = 1/8."""
 SIGMOID_TABLE: tuple[int, ...] = (
-    2048, 2303, 2550, 2782, 2994, 3184, 3349, 3490, 3608, 3705, 3785,
-    3850, 3902, 3943, 3976, 4002, 4022, 4038, 4051, 4061, 4069, 4075,
-    4079, 4083, 4086, 4088, 4090, 4091, 4092, 4093, 4094, 4094, 4095,
+    2048, 2176, 2303, 2428, 2550, 2668, 2782, 2891, 2994, 3092, 3184,
+    3269, 3349, 3422, 3490, 3551, 3608, 3659, 3705, 3747, 3785, 3819,
+    3850, 3877, 3902, 3924, 3943, 3960, 3976, 3990, 4002, 4013, 4022,
+    4031, 4038, 4045, 4051, 4056, 4061, 4065, 4069, 4072, 4075, 4077,
+    4079, 4081, 4083, 4085, 4086, 4087, 4088, 4089, 4090, 4091, 4091,
+    4092, 4092, 4093, 4093, 4093, 4094, 4094, 4094, 4094, 4095,
 )
-"""``round(4096 * sigmoid(k / 4))`` for k = 0..32: the knots, a 33-word ROM."""
+"""``round(4096 * sigmoid(k / 8))`` for k = 0..64: the knots, a 65-word ROM."""
 SIGMOID_INPUT_MAX = ((len(SIGMOID_TABLE) - 1) << SIGMOID_SEGMENT_BITS) - 1
 """Pre-activations saturate at just under 8.0 (32767 / 4096)."""
 
@@ -240,7 +243,7 @@ def sigmoid_int(z: Array) -> Array:
 
     Linear interpolation between the knots of :data:`SIGMOID_TABLE`; negative inputs
     use ``sigmoid(-z) = 1 - sigmoid(z)``, so the result is exactly symmetric.
-    Error against the true sigmoid: at most 4 / 4096 (interpolation plus rounding).
+    Error against the true sigmoid: at most 1.6 / 4096 (interpolation plus rounding).
     """
     ops = ops_for(z)
     mag = ops.clip(ops.where(z < 0, -z, z), 0, SIGMOID_INPUT_MAX)
