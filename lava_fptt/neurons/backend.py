@@ -5,9 +5,9 @@ A step function in :mod:`lava_fptt.neurons` is written once and runs on numpy ar
 (``+ - *``, comparisons, ``abs``) behave the same on both libraries; everything else
 goes through an :class:`ArrayOps` picked by :func:`ops_for` from the type of an input.
 
-Integer arithmetic has one operation whose meaning depends on the dtype:
+Integer arithmetic has operations whose gradient depends on the dtype, e.g.
 :meth:`ArrayOps.shr`, a right shift by ``n`` bits rounded to nearest (ties toward
-+infinity), i.e. ``(x + 2**(n-1)) >> n``.
++infinity), i.e. ``(x + 2**(n-1)) >> n``:
 
 - on integer arrays (numpy or torch ``int64``) it is exactly that shift; numpy and
   torch both shift negative ``int64`` arithmetically (toward -infinity);
@@ -34,8 +34,14 @@ class ArrayOps(Protocol):
     def shr(self, x: Any, n: int) -> Any:
         """Right shift by ``n`` rounded to nearest (straight-through gradient on floats)."""
 
+    def floor_shr(self, x: Any, n: int) -> Any:
+        """Right shift by ``n`` rounded toward -infinity (straight-through gradient on floats)."""
+
     def index_shr(self, x: Any, n: int) -> Any:
         """``x >> n`` (floor) as an integer index; carries no gradient."""
+
+    def round(self, x: Any) -> Any:
+        """Nearest integer, ties to even, of a float array (straight-through gradient on torch)."""
 
     def clip(self, x: Any, lo: int | float, hi: int | float) -> Any:
         """Saturate ``x`` to ``[lo, hi]``."""
@@ -63,8 +69,14 @@ class NumpyOps:
     def shr(self, x: np.ndarray, n: int) -> np.ndarray:
         return (x + (1 << (n - 1))) >> n
 
+    def floor_shr(self, x: np.ndarray, n: int) -> np.ndarray:
+        return x >> n
+
     def index_shr(self, x: np.ndarray, n: int) -> np.ndarray:
         return x >> n
+
+    def round(self, x: np.ndarray) -> np.ndarray:
+        return np.round(x)
 
     def clip(self, x: np.ndarray, lo: int | float, hi: int | float) -> np.ndarray:
         return np.clip(x, lo, hi)
@@ -101,10 +113,19 @@ class TorchOps:
         scaled = x * (2.0 ** -n)
         return scaled + (self._torch.floor(scaled + 0.5) - scaled).detach()
 
+    def floor_shr(self, x: Any, n: int) -> Any:
+        if not x.is_floating_point():
+            return x >> n
+        scaled = x * (2.0 ** -n)
+        return scaled + (self._torch.floor(scaled) - scaled).detach()
+
     def index_shr(self, x: Any, n: int) -> Any:
         if not x.is_floating_point():
             return x >> n
         return self._torch.floor(x.detach() * (2.0 ** -n)).long()
+
+    def round(self, x: Any) -> Any:
+        return x + (self._torch.round(x) - x).detach()
 
     def clip(self, x: Any, lo: int | float, hi: int | float) -> Any:
         return self._torch.clamp(x, lo, hi)
