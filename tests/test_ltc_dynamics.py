@@ -106,7 +106,8 @@ def test_readout_integer_step_is_identical_on_numpy_and_torch():
     n = 16
     q = quantize(ReadoutParams(rng.normal(0, 0.5, n), rng.normal(0, 0.5, n), rng.normal(0, 1, n), 0.0))
     x = random_input(200, n, rng)
-    a, b = readout_initial_state(np.zeros(n, np.int64)), readout_initial_state(torch.zeros(n, dtype=torch.int64))
+    a = readout_initial_state(np.zeros(n, np.int64))
+    b = readout_initial_state(torch.zeros(n, dtype=torch.int64))
     tq = as_torch(q, torch.int64)
     for t in range(200):
         ya, a = readout_step_int(x[t], a, q)

@@ -1,4 +1,4 @@
-"""Training blocks for the LTC neuron in slayer's style: synapse + neuron, tensors ``[batch, features, time]``.
+"""Training blocks for the LTC neuron in slayer's style: synapse + neuron on ``[batch, features, time]``.
 
 ``LTCDense`` (feed-forward), ``LTCRecurrent`` (feed-forward plus recurrent weights) and
 ``LTCReadout`` (non-spiking liquid integrator) hold weights and neuron parameters and
@@ -28,7 +28,7 @@ gives ``W_r s[t-1]`` in both.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -86,7 +86,8 @@ class _LiquidBlock(nn.Module):
         self.rec_weight = None
         if recurrent:
             bound = 1.0 / math.sqrt(out_features)
-            self.rec_weight = nn.Parameter(torch.empty(out_features, out_features).uniform_(-bound, bound))
+            self.rec_weight = nn.Parameter(
+                torch.empty(out_features, out_features).uniform_(-bound, bound))
         for name in self._int_params._fields:
             if name in GATE_INIT:
                 mean, std = GATE_INIT[name]
@@ -94,7 +95,8 @@ class _LiquidBlock(nn.Module):
             elif name == "bias":
                 self.bias = nn.Parameter(torch.zeros(out_features))
             else:  # threshold constants b0, beta: fixed, as in the reference
-                self.register_buffer(name, torch.full((out_features,), float(self._float_params._field_defaults[name])))
+                default = float(self._float_params._field_defaults[name])
+                self.register_buffer(name, torch.full((out_features,), default))
         self._state: NamedTuple | None = None
 
     # ----------------------------------------------------------- engine interface
@@ -114,25 +116,15 @@ class _LiquidBlock(nn.Module):
                              f"got {list(x.shape)}")
         dtype = QAT_DTYPE if self.quantized else x.dtype
         state = self._carried_state(x.shape[0], dtype, x.device)
+        synapse = self._synapse(dtype)
         if self.quantized:
-            w = self._int_weight(self.weight)
-            w_rec = None if self.rec_weight is None else self._int_weight(self.rec_weight)
             params = self._qat_params()
         else:
-            w, w_rec = self.weight.to(dtype), None if self.rec_weight is None else self.rec_weight.to(dtype)
             params = self._float_params(*(getattr(self, f).to(dtype) for f in self._float_params._fields))
         xs = x.to(dtype)
         out = []
         for t in range(x.shape[2]):
-            if self.quantized:
-                a = dense_int(xs[:, :, t], w, self.weight_exp)
-                if w_rec is not None:
-                    a = a + dense_int(state.s, w_rec, self.weight_exp)
-            else:
-                a = xs[:, :, t] @ w.T
-                if w_rec is not None:
-                    a = a + state.s @ w_rec.T
-            y, state = self._step(a, state, params)
+            y, state = self._step(synapse(xs[:, :, t], state), state, params)
             out.append(y)
         self._state = state
         return self._output(torch.stack(out, dim=-1)).to(x.dtype)
@@ -141,23 +133,45 @@ class _LiquidBlock(nn.Module):
     def integer_weights(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The Dense integers used in quantized mode: feed-forward and recurrent (or None)."""
         with torch.no_grad():
-            w = self._int_weight(self.weight).numpy().astype(np.int64)
-            w_rec = None if self.rec_weight is None else self._int_weight(self.rec_weight).numpy().astype(np.int64)
+            w = _to_int64(self._int_weight(self.weight))
+            w_rec = None if self.rec_weight is None else _to_int64(self._int_weight(self.rec_weight))
         return w, w_rec
 
     def integer_params(self) -> NamedTuple:
         """The integer neuron parameters used in quantized mode, as int64 numpy arrays."""
         with torch.no_grad():
-            return self._int_params(*(v.numpy().astype(np.int64) for v in self._qat_params()))
+            return self._int_params(*(_to_int64(v) for v in self._qat_params()))
 
     # ---------------------------------------------------------------- internals
+    def _synapse(self, dtype: torch.dtype) -> Callable[[torch.Tensor, NamedTuple], torch.Tensor]:
+        """The synaptic sum of one step, ``W x[t] (+ W_r s[t-1])``: as Lava's Dense in integers
+        (quantized) or as a float matrix product."""
+        if self.quantized:
+            w = self._int_weight(self.weight)
+            w_rec = None if self.rec_weight is None else self._int_weight(self.rec_weight)
+
+            def dense(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+                return dense_int(v, m, self.weight_exp)
+        else:
+            w = self.weight.to(dtype)
+            w_rec = None if self.rec_weight is None else self.rec_weight.to(dtype)
+
+            def dense(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+                return v @ m.T
+
+        def synapse(x_t: torch.Tensor, state: NamedTuple) -> torch.Tensor:
+            a = dense(x_t, w)
+            return a if w_rec is None else a + dense(state.s, w_rec)
+
+        return synapse
+
     def _carried_state(self, batch: int, dtype: torch.dtype, device: torch.device) -> NamedTuple:
         if self._state is None:
             zeros = torch.zeros(batch, self.out_features, dtype=dtype, device=device)
             return self._state_type(*(zeros for _ in self._state_type._fields))
         if self._state[0].shape[0] != batch:
-            raise ValueError(f"carried state has batch size {self._state[0].shape[0]}, input has {batch}: "
-                             f"call reset_state() between batches")
+            raise ValueError(f"carried state has batch size {self._state[0].shape[0]}, input has "
+                             f"{batch}: call reset_state() between batches")
         return type(self._state)(*(v.to(dtype) for v in self._state))
 
     def _int_weight(self, w: torch.Tensor) -> torch.Tensor:
@@ -173,12 +187,18 @@ class _LiquidBlock(nn.Module):
         return self._int_params(*values)
 
 
+def _to_int64(v: torch.Tensor) -> np.ndarray:
+    """A tensor holding integers as an int64 numpy array."""
+    return v.detach().cpu().numpy().astype(np.int64)
+
+
 class _SpikingBlock(_LiquidBlock):
     _float_params = LTCParams
     _int_params = LTCIntParams
     _state_type = LTCState
 
-    def _step(self, a: torch.Tensor, state: LTCState, params: NamedTuple) -> tuple[torch.Tensor, LTCState]:
+    def _step(self, a: torch.Tensor, state: LTCState, params: NamedTuple
+              ) -> tuple[torch.Tensor, LTCState]:
         return (ltc_step_int if self.quantized else ltc_step)(a, state, params)
 
     def _output(self, spikes: torch.Tensor) -> torch.Tensor:
@@ -222,7 +242,8 @@ class LTCReadout(_LiquidBlock):
         super().__init__(in_features, out_features, recurrent=False, quantized=quantized,
                          weight_exp=weight_exp)
 
-    def _step(self, a: torch.Tensor, state: ReadoutState, params: NamedTuple) -> tuple[torch.Tensor, ReadoutState]:
+    def _step(self, a: torch.Tensor, state: ReadoutState, params: NamedTuple
+              ) -> tuple[torch.Tensor, ReadoutState]:
         return (readout_step_int if self.quantized else readout_step)(a, state, params)
 
     def _output(self, u: torch.Tensor) -> torch.Tensor:
