@@ -3,6 +3,7 @@
 No module state and no training logic: the training blocks, the Lava ProcessModels and
 the tests all call these functions, so there is one definition of each neuron.
 """
+from lava_fptt.neurons.dense import dense_int, quantize_weights
 from lava_fptt.neurons.ltc import (
     LTCIntParams,
     LTCParams,
@@ -32,11 +33,13 @@ __all__ = [
     "ReadoutState",
     "check_params",
     "check_state",
+    "dense_int",
     "dequantize",
     "initial_state",
     "ltc_step",
     "ltc_step_int",
     "quantize",
+    "quantize_weights",
     "readout_initial_state",
     "readout_step",
     "readout_step_int",

@@ -40,7 +40,7 @@ s                             1             1 bit
 ============================  ============  =============================
 
 The synaptic input in weight units is shifted into state units (``<< 6``) as Loihi
-does for its LIF neuron; products are brought back to scale by :meth:`shr`, a right
+does for its LIF neuron; products are brought back to scale by :meth:`ArrayOps.shr`, a right
 shift rounded to nearest. The sigmoid is piecewise linear between 65 tabulated knots
 (every 1/8 on ``[0, 8]``, mirrored for negative inputs), computed with one table
 read, one multiply and one shift. Only integer operations are used.
