@@ -1,0 +1,4 @@
+"""Training blocks: torch modules in slayer's style that hold parameters and call the neuron dynamics."""
+from lava_fptt.blocks.ltc import LTCDense, LTCReadout, LTCRecurrent
+
+__all__ = ["LTCDense", "LTCReadout", "LTCRecurrent"]

@@ -1,0 +1,250 @@
+"""Training blocks for the LTC neuron in slayer's style: synapse + neuron on ``[batch, features, time]``.
+
+``LTCDense`` (feed-forward), ``LTCRecurrent`` (feed-forward plus recurrent weights) and
+``LTCReadout`` (non-spiking liquid integrator) hold weights and neuron parameters and
+call the step functions of :mod:`lava_fptt.neurons.ltc`; they own no dynamics.
+
+Engine interface: a block keeps its state between calls; ``forward(x)`` runs a chunk
+of ``T`` steps from the carried state; ``reset_state()`` makes the next call start from
+zero state for whatever batch arrives; ``detach_state()`` cuts the carried state from
+the autograd graph.
+
+Two arithmetics, chosen by ``quantized``:
+
+- ``quantized=True`` (quantization-aware training, the default): weights and parameters
+  are rounded to the integers the Lava ``fixed_pt`` model will hold (straight-through
+  gradients), saturated to their register widths, and every step runs the integer
+  arithmetic (:func:`dense_int`, :func:`ltc_step_int`) on ``float64`` tensors. The
+  forward pass therefore computes exactly what the exported network computes in Lava;
+  :meth:`integer_weights` and :meth:`integer_params` give those integers. Inputs must
+  be integers (spikes, or graded integer messages).
+- ``quantized=False``: the float form (:func:`ltc_step`), in the input's dtype.
+
+Time alignment: a block's output at step ``t`` depends on its input at step ``t``.
+In Lava each ``Dense`` delays by one step, so layer ``k`` of the deployed network
+produces at step ``t + k`` what block ``k`` produces at ``t``; a recurrent ``Dense``
+gives ``W_r s[t-1]`` in both.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from lava_fptt.neurons.backend import ops_for
+from lava_fptt.neurons.dense import WEIGHT_MAX, WEIGHT_MIN, dense_int, weight_integers
+from lava_fptt.neurons.ltc import (
+    ONE,
+    PARAM_SCALES,
+    PARAM_WIDTHS,
+    LTCIntParams,
+    LTCParams,
+    LTCState,
+    ReadoutIntParams,
+    ReadoutParams,
+    ReadoutState,
+    ltc_step,
+    ltc_step_int,
+    readout_step,
+    readout_step_int,
+)
+
+QAT_DTYPE = torch.float64
+"""Integers up to 2**40 occur inside a step; float64 holds them exactly."""
+
+GATE_INIT = {
+    "mem_gate_i": (0.0, 0.1),
+    "mem_gate_u": (0.0, 0.1),
+    "mem_gate_bias": (-2.0, 0.5),
+    "adp_gate_i": (0.0, 0.1),
+    "adp_gate_b": (0.0, 0.1),
+    "adp_gate_bias": (2.0, 0.5),
+}
+"""(mean, std) of the normal initialization per gate parameter: gates start mostly driven
+by their bias, with ``tau_m ~ sigmoid(-2) = 0.12`` (a membrane memory of about 8 steps)
+and ``tau_adp ~ sigmoid(2) = 0.88`` (adaptation decaying over about 8 steps)."""
+
+
+class _LiquidBlock(nn.Module):
+    """Weights, per-neuron parameters, carried state and the time loop shared by all blocks."""
+
+    _float_params: type[NamedTuple]
+    _int_params: type[NamedTuple]
+    _state_type: type[NamedTuple]
+
+    def __init__(self, in_features: int, out_features: int, *, recurrent: bool, quantized: bool,
+                 weight_exp: int) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.quantized = quantized
+        self.weight_exp = weight_exp
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
+        self.rec_weight = None
+        if recurrent:
+            bound = 1.0 / math.sqrt(out_features)
+            self.rec_weight = nn.Parameter(
+                torch.empty(out_features, out_features).uniform_(-bound, bound))
+        for name in self._int_params._fields:
+            if name in GATE_INIT:
+                mean, std = GATE_INIT[name]
+                self.register_parameter(name, nn.Parameter(torch.randn(out_features) * std + mean))
+            elif name == "bias":
+                self.bias = nn.Parameter(torch.zeros(out_features))
+            else:  # threshold constants b0, beta: fixed, as in the reference
+                default = float(self._float_params._field_defaults[name])
+                self.register_buffer(name, torch.full((out_features,), default))
+        self._state: NamedTuple | None = None
+
+    # ----------------------------------------------------------- engine interface
+    def reset_state(self) -> None:
+        """Forget the carried state; the next call starts from zero for its batch size."""
+        self._state = None
+
+    def detach_state(self) -> None:
+        """Cut the carried state from the autograd graph (keeps its values)."""
+        if self._state is not None:
+            self._state = type(self._state)(*(v.detach() for v in self._state))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run ``T`` steps: ``x [B, in_features, T] -> [B, out_features, T]``."""
+        if x.dim() != 3 or x.shape[1] != self.in_features:
+            raise ValueError(f"{type(self).__name__} expects [batch, {self.in_features}, time], "
+                             f"got {list(x.shape)}")
+        dtype = QAT_DTYPE if self.quantized else x.dtype
+        state = self._carried_state(x.shape[0], dtype, x.device)
+        synapse = self._synapse(dtype)
+        if self.quantized:
+            params = self._qat_params()
+        else:
+            params = self._float_params(*(getattr(self, f).to(dtype) for f in self._float_params._fields))
+        xs = x.to(dtype)
+        out = []
+        for t in range(x.shape[2]):
+            y, state = self._step(synapse(xs[:, :, t], state), state, params)
+            out.append(y)
+        self._state = state
+        return self._output(torch.stack(out, dim=-1)).to(x.dtype)
+
+    # -------------------------------------------------------------- integer view
+    def integer_weights(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The Dense integers used in quantized mode: feed-forward and recurrent (or None)."""
+        with torch.no_grad():
+            w = _to_int64(self._int_weight(self.weight))
+            w_rec = None if self.rec_weight is None else _to_int64(self._int_weight(self.rec_weight))
+        return w, w_rec
+
+    def integer_params(self) -> NamedTuple:
+        """The integer neuron parameters used in quantized mode, as int64 numpy arrays."""
+        with torch.no_grad():
+            return self._int_params(*(_to_int64(v) for v in self._qat_params()))
+
+    # ---------------------------------------------------------------- internals
+    def _synapse(self, dtype: torch.dtype) -> Callable[[torch.Tensor, NamedTuple], torch.Tensor]:
+        """The synaptic sum of one step, ``W x[t] (+ W_r s[t-1])``: as Lava's Dense in integers
+        (quantized) or as a float matrix product."""
+        if self.quantized:
+            w = self._int_weight(self.weight)
+            w_rec = None if self.rec_weight is None else self._int_weight(self.rec_weight)
+
+            def dense(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+                return dense_int(v, m, self.weight_exp)
+        else:
+            w = self.weight.to(dtype)
+            w_rec = None if self.rec_weight is None else self.rec_weight.to(dtype)
+
+            def dense(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+                return v @ m.T
+
+        def synapse(x_t: torch.Tensor, state: NamedTuple) -> torch.Tensor:
+            a = dense(x_t, w)
+            return a if w_rec is None else a + dense(state.s, w_rec)
+
+        return synapse
+
+    def _carried_state(self, batch: int, dtype: torch.dtype, device: torch.device) -> NamedTuple:
+        if self._state is None:
+            zeros = torch.zeros(batch, self.out_features, dtype=dtype, device=device)
+            return self._state_type(*(zeros for _ in self._state_type._fields))
+        if self._state[0].shape[0] != batch:
+            raise ValueError(f"carried state has batch size {self._state[0].shape[0]}, input has "
+                             f"{batch}: call reset_state() between batches")
+        return type(self._state)(*(v.to(dtype) for v in self._state))
+
+    def _int_weight(self, w: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(weight_integers(w.to(QAT_DTYPE), self.weight_exp), WEIGHT_MIN, WEIGHT_MAX)
+
+    def _qat_params(self) -> NamedTuple:
+        """Parameters rounded to their integers (straight-through) and saturated to their widths."""
+        values = []
+        for name in self._int_params._fields:
+            width = PARAM_WIDTHS[name]
+            scaled = getattr(self, name).to(QAT_DTYPE) * PARAM_SCALES[name]
+            values.append(torch.clamp(ops_for(scaled).round(scaled), width.lo, width.hi))
+        return self._int_params(*values)
+
+
+def _to_int64(v: torch.Tensor) -> np.ndarray:
+    """A tensor holding integers as an int64 numpy array."""
+    return v.detach().cpu().numpy().astype(np.int64)
+
+
+class _SpikingBlock(_LiquidBlock):
+    _float_params = LTCParams
+    _int_params = LTCIntParams
+    _state_type = LTCState
+
+    def _step(self, a: torch.Tensor, state: LTCState, params: NamedTuple
+              ) -> tuple[torch.Tensor, LTCState]:
+        return (ltc_step_int if self.quantized else ltc_step)(a, state, params)
+
+    def _output(self, spikes: torch.Tensor) -> torch.Tensor:
+        return spikes
+
+
+class LTCDense(_SpikingBlock):
+    """Dense synapse + LTC spiking neurons: ``[B, in, T] -> spikes [B, out, T]``.
+
+    ``weight_exp`` is the shared exponent of the deployed ``Dense`` (weights resolve
+    ``2**(weight_exp + 1) / 64`` and reach ``4 * 2**weight_exp``).
+    """
+
+    def __init__(self, in_features: int, out_features: int, *, quantized: bool = True,
+                 weight_exp: int = 0) -> None:
+        super().__init__(in_features, out_features, recurrent=False, quantized=quantized,
+                         weight_exp=weight_exp)
+
+
+class LTCRecurrent(_SpikingBlock):
+    """Dense synapse + recurrent synapse (``W_r s[t-1]``) + LTC spiking neurons."""
+
+    def __init__(self, in_features: int, out_features: int, *, quantized: bool = True,
+                 weight_exp: int = 0) -> None:
+        super().__init__(in_features, out_features, recurrent=True, quantized=quantized,
+                         weight_exp=weight_exp)
+
+
+class LTCReadout(_LiquidBlock):
+    """Dense synapse + non-spiking liquid integrators: ``[B, in, T] -> u [B, out, T]``.
+
+    The output is the membrane in float units (in quantized mode the integer ``u / 4096``).
+    """
+
+    _float_params = ReadoutParams
+    _int_params = ReadoutIntParams
+    _state_type = ReadoutState
+
+    def __init__(self, in_features: int, out_features: int, *, quantized: bool = True,
+                 weight_exp: int = 0) -> None:
+        super().__init__(in_features, out_features, recurrent=False, quantized=quantized,
+                         weight_exp=weight_exp)
+
+    def _step(self, a: torch.Tensor, state: ReadoutState, params: NamedTuple
+              ) -> tuple[torch.Tensor, ReadoutState]:
+        return (readout_step_int if self.quantized else readout_step)(a, state, params)
+
+    def _output(self, u: torch.Tensor) -> torch.Tensor:
+        return u / ONE if self.quantized else u

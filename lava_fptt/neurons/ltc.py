@@ -1,0 +1,341 @@
+"""The Liquid-Time-Constant (LTC) spiking neuron: one definition, float and integer forms.
+
+Every function here is a pure step on explicit state, ``step(x, state, params) ->
+(output, new_state)``, written once for numpy arrays and torch tensors (see
+:mod:`lava_fptt.neurons.backend`). ``x`` is the synaptic input of the step, already
+summed by the synapse (``W_x x_t + W_r s_{t-1}``); the neuron adds its bias.
+
+Dynamics of one step (float form, all operations elementwise per neuron)::
+
+    I       = x + bias
+    tau_m   = sigmoid(mem_gate_i * I + mem_gate_u * u[t-1] + mem_gate_bias)
+    tau_adp = sigmoid(adp_gate_i * I + adp_gate_b * b[t-1] + adp_gate_bias)
+    b[t]    = tau_adp * b[t-1] + (1 - tau_adp) * s[t-1]
+    theta   = b0 + beta * b[t]
+    u[t]    = u[t-1] + tau_m * (I - u[t-1])
+    s[t]    = H(u[t] - theta);  u[t] <- u[t] * (1 - s[t])
+
+The gates are per-neuron (diagonal) maps of ``[I; u]`` and ``[I; b]`` rather than the
+dense ``2N -> N`` maps of the sFPTT reference: every quantity a neuron needs is its
+own, so it maps to one hardware neuron without extra synapses (reasoning and
+measurements in ``docs/ltc_fixed_point.md``). The readout is the same liquid leaky
+integrator without threshold or adaptation; its output is ``u``.
+
+Integer form (what Lava's ``fixed_pt`` model and quantization-aware training run).
+Scales, i.e. the integer that stands for 1.0:
+
+============================  ============  =============================
+value                         scale         register
+============================  ============  =============================
+x (a_in), bias                2**6 = 64     24-bit / 16-bit signed
+u, b, theta, I                2**12 = 4096  24-bit signed, saturating
+gate coefficients (``*_i``,   2**8 = 256    12-bit signed
+``mem_gate_u``,
+``adp_gate_b``)
+gate biases                   2**12         16-bit signed
+gate outputs tau_m, tau_adp   2**12         0..4096 (like Loihi decays)
+b0                            2**12         24-bit signed
+beta                          2**12         16-bit unsigned
+s                             1             1 bit
+============================  ============  =============================
+
+The synaptic input in weight units is shifted into state units (``<< 6``) as Loihi
+does for its LIF neuron; products are brought back to scale by :meth:`ArrayOps.shr`, a right
+shift rounded to nearest. The sigmoid is piecewise linear between 65 tabulated knots
+(every 1/8 on ``[0, 8]``, mirrored for negative inputs), computed with one table
+read, one multiply and one shift. Only integer operations are used.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from lava_fptt.neurons.backend import ArrayOps, check_int64, ops_for
+from lava_fptt.neurons.fixed_point import Width, check_all, to_numpy
+
+Array = Any  # a numpy array or a torch tensor (or a Python number for parameters)
+
+# ---------------------------------------------------------------------------
+# Scales and widths of the integer form
+# ---------------------------------------------------------------------------
+STATE_FRAC_BITS = 12
+"""States (u, b, theta) carry 12 fractional bits: 4096 stands for 1.0."""
+ONE = 1 << STATE_FRAC_BITS
+INPUT_SHIFT = 6
+"""Synaptic input and bias are in weight units (64 == 1.0, as slayer's CUBA exports
+weights); ``<< INPUT_SHIFT`` brings them to state units."""
+GATE_COEF_FRAC_BITS = 8
+"""Gate coefficients carry 8 fractional bits (256 == 1.0)."""
+GATE_FRAC_BITS = 12
+"""Gate pre-activations and gate outputs carry 12 fractional bits."""
+STATE_WIDTH = Width(24)
+STATE_MAX = STATE_WIDTH.hi
+"""States saturate to ``[-STATE_MAX, STATE_MAX]``."""
+INPUT_WIDTH = Width(24)
+"""The graded synaptic input ``a_in``."""
+
+SIGMOID_SEGMENT_BITS = 9
+"""The sigmoid is linear on segments of 2**9 / 4096 = 1/8."""
+SIGMOID_TABLE: tuple[int, ...] = (
+    2048, 2176, 2303, 2428, 2550, 2668, 2782, 2891, 2994, 3092, 3184,
+    3269, 3349, 3422, 3490, 3551, 3608, 3659, 3705, 3747, 3785, 3819,
+    3850, 3877, 3902, 3924, 3943, 3960, 3976, 3990, 4002, 4013, 4022,
+    4031, 4038, 4045, 4051, 4056, 4061, 4065, 4069, 4072, 4075, 4077,
+    4079, 4081, 4083, 4085, 4086, 4087, 4088, 4089, 4090, 4091, 4091,
+    4092, 4092, 4093, 4093, 4093, 4094, 4094, 4094, 4094, 4095,
+)
+"""``round(4096 * sigmoid(k / 8))`` for k = 0..64: the knots, a 65-word ROM."""
+SIGMOID_INPUT_MAX = ((len(SIGMOID_TABLE) - 1) << SIGMOID_SEGMENT_BITS) - 1
+"""Pre-activations saturate at just under 8.0 (32767 / 4096)."""
+
+PARAM_SCALES: dict[str, int] = {
+    "mem_gate_i": 1 << GATE_COEF_FRAC_BITS,
+    "mem_gate_u": 1 << GATE_COEF_FRAC_BITS,
+    "mem_gate_bias": 1 << GATE_FRAC_BITS,
+    "adp_gate_i": 1 << GATE_COEF_FRAC_BITS,
+    "adp_gate_b": 1 << GATE_COEF_FRAC_BITS,
+    "adp_gate_bias": 1 << GATE_FRAC_BITS,
+    "bias": 1 << INPUT_SHIFT,
+    "b0": ONE,
+    "beta": ONE,
+}
+"""Integer that stands for 1.0, per parameter."""
+
+PARAM_WIDTHS: dict[str, Width] = {
+    "mem_gate_i": Width(12),
+    "mem_gate_u": Width(12),
+    "mem_gate_bias": Width(16),
+    "adp_gate_i": Width(12),
+    "adp_gate_b": Width(12),
+    "adp_gate_bias": Width(16),
+    "bias": Width(16),
+    "b0": Width(24),
+    "beta": Width(16, signed=False),
+}
+"""Register width, per parameter."""
+
+STATE_WIDTHS: dict[str, Width] = {"u": STATE_WIDTH, "b": STATE_WIDTH, "s": Width(1, signed=False)}
+
+
+# ---------------------------------------------------------------------------
+# Parameter and state types
+# ---------------------------------------------------------------------------
+class LTCParams(NamedTuple):
+    """Parameters of a layer of LTC neurons in the float form.
+
+    Each field broadcasts against the neuron axis (last axis of the input).
+    """
+
+    mem_gate_i: Array
+    mem_gate_u: Array
+    mem_gate_bias: Array
+    adp_gate_i: Array
+    adp_gate_b: Array
+    adp_gate_bias: Array
+    bias: Array = 0.0
+    b0: Array = 0.1
+    beta: Array = 1.8
+
+
+class LTCIntParams(NamedTuple):
+    """Parameters of a layer of LTC neurons in the integer form.
+
+    Same fields as :class:`LTCParams`, as integers at the scales of
+    :data:`PARAM_SCALES` within the widths of :data:`PARAM_WIDTHS`. The defaults of
+    ``b0`` and ``beta`` are those of :class:`LTCParams` quantized.
+    """
+
+    mem_gate_i: Array
+    mem_gate_u: Array
+    mem_gate_bias: Array
+    adp_gate_i: Array
+    adp_gate_b: Array
+    adp_gate_bias: Array
+    bias: Array = 0
+    b0: Array = 410
+    beta: Array = 7373
+
+
+class LTCState(NamedTuple):
+    """State of a layer of LTC neurons: membrane ``u``, adaptation ``b``, last spikes ``s``."""
+
+    u: Array
+    b: Array
+    s: Array
+
+
+class ReadoutParams(NamedTuple):
+    """Parameters of a layer of liquid leaky integrators (float form)."""
+
+    mem_gate_i: Array
+    mem_gate_u: Array
+    mem_gate_bias: Array
+    bias: Array = 0.0
+
+
+class ReadoutIntParams(NamedTuple):
+    """Parameters of a layer of liquid leaky integrators (integer form)."""
+
+    mem_gate_i: Array
+    mem_gate_u: Array
+    mem_gate_bias: Array
+    bias: Array = 0
+
+
+class ReadoutState(NamedTuple):
+    """State of a layer of liquid leaky integrators: the membrane ``u``."""
+
+    u: Array
+
+
+FloatParams = LTCParams | ReadoutParams
+IntParams = LTCIntParams | ReadoutIntParams
+_INT_TYPE: dict[type, type] = {LTCParams: LTCIntParams, ReadoutParams: ReadoutIntParams}
+_FLOAT_TYPE: dict[type, type] = {v: k for k, v in _INT_TYPE.items()}
+
+
+def initial_state(x: Array) -> LTCState:
+    """Zero state shaped, typed and placed like the input ``x``."""
+    zero = ops_for(x).zeros_like(x)
+    return LTCState(zero, zero, zero)
+
+
+def readout_initial_state(x: Array) -> ReadoutState:
+    """Zero readout state shaped, typed and placed like the input ``x``."""
+    return ReadoutState(ops_for(x).zeros_like(x))
+
+
+# ---------------------------------------------------------------------------
+# Float form
+# ---------------------------------------------------------------------------
+def ltc_step(x: Array, state: LTCState, p: LTCParams) -> tuple[Array, LTCState]:
+    """One step of LTC neurons in floating point; differentiable on torch tensors.
+
+    Returns the spikes (0/1 in ``x``'s dtype) and the new state.
+    """
+    ops = ops_for(x)
+    i = x + p.bias
+    tau_m = ops.sigmoid(p.mem_gate_i * i + p.mem_gate_u * state.u + p.mem_gate_bias)
+    tau_adp = ops.sigmoid(p.adp_gate_i * i + p.adp_gate_b * state.b + p.adp_gate_bias)
+    b = tau_adp * state.b + (1 - tau_adp) * state.s
+    theta = p.b0 + p.beta * b
+    u = state.u + tau_m * (i - state.u)
+    s = ops.spike(u - theta, 1.0)
+    u = u * (1 - s)
+    return s, LTCState(u, b, s)
+
+
+def readout_step(x: Array, state: ReadoutState, p: ReadoutParams) -> tuple[Array, ReadoutState]:
+    """One step of the liquid leaky integrator readout in floating point; output is ``u``."""
+    ops = ops_for(x)
+    i = x + p.bias
+    tau_m = ops.sigmoid(p.mem_gate_i * i + p.mem_gate_u * state.u + p.mem_gate_bias)
+    u = state.u + tau_m * (i - state.u)
+    return u, ReadoutState(u)
+
+
+# ---------------------------------------------------------------------------
+# Integer form
+# ---------------------------------------------------------------------------
+def sigmoid_int(z: Array) -> Array:
+    """Sigmoid of ``z / 4096`` as a 12-bit fraction in ``0..4096`` (integer ops only).
+
+    Linear interpolation between the knots of :data:`SIGMOID_TABLE`; negative inputs
+    use ``sigmoid(-z) = 1 - sigmoid(z)``, so the result is exactly symmetric.
+    Error against the true sigmoid: at most 1.6 / 4096 (interpolation plus rounding).
+    """
+    ops = ops_for(z)
+    mag = ops.clip(ops.where(z < 0, -z, z), 0, SIGMOID_INPUT_MAX)
+    k = ops.index_shr(mag, SIGMOID_SEGMENT_BITS)
+    frac = mag - k * (1 << SIGMOID_SEGMENT_BITS)
+    lo = ops.lookup(SIGMOID_TABLE, k, like=z)
+    hi = ops.lookup(SIGMOID_TABLE, k + 1, like=z)
+    g = lo + ops.shr((hi - lo) * frac, SIGMOID_SEGMENT_BITS)
+    return ops.where(z < 0, ONE - g, g)
+
+
+def _current_int(ops: ArrayOps, x: Array, bias: Array) -> Array:
+    """Synaptic input plus bias, from weight units to state units, saturated to 24 bits."""
+    return ops.clip((x + bias) * (1 << INPUT_SHIFT), -STATE_MAX, STATE_MAX)
+
+
+def _gate_int(ops: ArrayOps, coef_i: Array, i: Array, coef_s: Array, s: Array, bias: Array) -> Array:
+    """``sigmoid(coef_i * i + coef_s * s + bias)`` as a 12-bit fraction."""
+    return sigmoid_int(ops.shr(coef_i * i + coef_s * s, GATE_COEF_FRAC_BITS) + bias)
+
+
+def _toward_int(ops: ArrayOps, v: Array, target: Array, frac: Array) -> Array:
+    """``v + frac * (target - v)`` with ``frac`` a 12-bit fraction.
+
+    The result lies between ``v`` and ``target``, so it cannot leave their range.
+    """
+    return v + ops.shr(frac * (target - v), GATE_FRAC_BITS)
+
+
+def _check_int_args(x: Array, state: tuple[Array, ...], p: tuple[Array, ...]) -> None:
+    check_int64(x, *state, *(v for v in p if hasattr(v, "dtype")))
+
+
+def ltc_step_int(x: Array, state: LTCState, p: LTCIntParams) -> tuple[Array, LTCState]:
+    """One step of LTC neurons in the integer form (see module docstring for scales).
+
+    ``x``, the state and array parameters are ``int64`` (numpy or torch) or, for
+    quantization-aware training, ``float64`` torch tensors holding integers, on which
+    the same values are computed with straight-through gradients. Returns the spikes
+    (0/1) and the new state.
+    """
+    ops = ops_for(x)
+    _check_int_args(x, state, p)
+    i = _current_int(ops, x, p.bias)
+    tau_m = _gate_int(ops, p.mem_gate_i, i, p.mem_gate_u, state.u, p.mem_gate_bias)
+    tau_adp = _gate_int(ops, p.adp_gate_i, i, p.adp_gate_b, state.b, p.adp_gate_bias)
+    b = _toward_int(ops, state.b, state.s * ONE, ONE - tau_adp)
+    theta = ops.clip(p.b0 + ops.shr(p.beta * b, STATE_FRAC_BITS), -STATE_MAX, STATE_MAX)
+    u = _toward_int(ops, state.u, i, tau_m)
+    s = ops.spike(u - theta, float(ONE))
+    u = u * (1 - s)
+    return s, LTCState(u, b, s)
+
+
+def readout_step_int(x: Array, state: ReadoutState, p: ReadoutIntParams) -> tuple[Array, ReadoutState]:
+    """One step of the liquid leaky integrator readout in the integer form; output is ``u``."""
+    ops = ops_for(x)
+    _check_int_args(x, state, p)
+    i = _current_int(ops, x, p.bias)
+    tau_m = _gate_int(ops, p.mem_gate_i, i, p.mem_gate_u, state.u, p.mem_gate_bias)
+    u = _toward_int(ops, state.u, i, tau_m)
+    return u, ReadoutState(u)
+
+
+# ---------------------------------------------------------------------------
+# Quantization and width checks
+# ---------------------------------------------------------------------------
+def quantize(p: FloatParams) -> IntParams:
+    """Integer parameters nearest to float ones (``round(value * scale)``), as int64 numpy.
+
+    Raises ``ValueError`` naming the parameter when a value does not fit its width.
+    """
+    q = _INT_TYPE[type(p)](**{
+        name: np.round(to_numpy(v).astype(np.float64) * PARAM_SCALES[name]).astype(np.int64)
+        for name, v in p._asdict().items()
+    })
+    check_params(q)
+    return q
+
+
+def dequantize(q: IntParams) -> FloatParams:
+    """Float parameters that integer ones stand for (``value / scale``), as float64 numpy."""
+    return _FLOAT_TYPE[type(q)](**{
+        name: to_numpy(v).astype(np.float64) / PARAM_SCALES[name] for name, v in q._asdict().items()
+    })
+
+
+def check_params(q: IntParams) -> None:
+    """Raise ``ValueError`` naming the first parameter that is not an integer within its width."""
+    check_all("LTC parameter", q._asdict(), PARAM_WIDTHS)
+
+
+def check_state(state: LTCState | ReadoutState) -> None:
+    """Raise ``ValueError`` naming the first state that is not an integer within its width."""
+    check_all("LTC state", state._asdict(), STATE_WIDTHS)

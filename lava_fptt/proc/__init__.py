@@ -1,0 +1,1 @@
+"""Lava Processes and ProcessModels of this project, one folder each (process and models side by side)."""
