@@ -102,7 +102,11 @@ class LavaSession:
 
     def set_error_prob(self, error_prob: int) -> None:
         """Change the learning rate (the output layer's error probability) between pieces."""
-        self.network.output.error_prob.set(np.array([error_prob]))
+        value = np.array([error_prob], dtype=np.int64)
+        if self._started:
+            self.network.output.error_prob.set(value)
+        else:
+            self.network.output.error_prob.init = value
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Current (W1, W2) as int64 arrays."""

@@ -65,6 +65,7 @@ class ReferenceNetwork:
         device = streams.orders.device
         copies = streams.orders.shape[0]
         self.config, self.streams, self.learn, self.time_step = c, streams, learn, 0
+        self.error_prob = c.error_prob  # the learning rate, changeable between steps like the Lava Var
         self.w1 = torch.as_tensor(check_weights("w1", w1, (c.n_hidden, c.n_in)), device=device)
         self.w2 = torch.as_tensor(check_weights("w2", w2, (c.n_out, c.n_hidden)), device=device)
         self.table = torch.as_tensor(ar.gumbel_table(), device=device)
@@ -96,7 +97,7 @@ class ReferenceNetwork:
             self.bwd_state, old_gate, self.b_pos, self.b_neg, c.grad_gain)
         # Output layer: stochastic winner-take-all, then the error streams.
         self.wta_state, winner = ar.winner_take_all(self.wta_state, self.a2, c.out_shift, self.table)
-        self.err_state, e_pos, e_neg = ar.error_streams(self.err_state, winner, label, c.error_prob)
+        self.err_state, e_pos, e_neg = ar.error_streams(self.err_state, winner, label, self.error_prob)
         # Synapses: new buffers with the weights of this step, then the learning phase.
         self.a1 = ar.accumulate(x, self.w1)
         self.a2 = ar.accumulate(h, self.w2)
