@@ -27,6 +27,9 @@ from tqdm.auto import tqdm
 from . import arithmetic as ar
 from .ann import ann_baseline_accuracy
 from .config import FLUSH_STEPS, MAX_SEED, SsnnConfig, check_int, initial_weights, quantize_probability
+# Imported first on purpose: Lava sets multiprocessing's start method when it is imported,
+# which fails once anything (e.g. tqdm's lock) has fixed the default context.
+from .lava_network import LavaSession, build_network
 from .reference import ReferenceNetwork, make_streams, predict
 from .storage import load_network, save_network
 
@@ -75,13 +78,6 @@ class _ReferenceEngine:
 
     def stop(self) -> None:
         """Nothing to release."""
-
-
-def _lava_engine(config: SsnnConfig, w1: np.ndarray, w2: np.ndarray, images: np.ndarray,
-                 labels: np.ndarray, orders: np.ndarray) -> Any:
-    from .lava_network import LavaSession, build_network  # Lava is imported only when used
-
-    return LavaSession(build_network(config, w1, w2, images, orders[0], labels))
 
 
 def _plot(curve: list[dict[str, float]], ann: float, path: pathlib.Path, title: str) -> None:
@@ -176,7 +172,7 @@ def learn(
     length = orders.shape[1]
     bounds = np.linspace(0, length, min(evaluations, length) + 1).round().astype(int)
     if engine == "lava":
-        trainer = _lava_engine(config, w1, w2, x_train, y_train, orders)
+        trainer = LavaSession(build_network(config, w1, w2, x_train, orders[0], y_train))
     else:
         trainer = _ReferenceEngine(config, w1, w2, p_train, y_train, orders, device)
 

@@ -48,6 +48,7 @@ class SsnnEncoder(AbstractProcess):
         labels: Optional[np.ndarray] = None, label_delay: int = LABEL_DELAY, seed: int = 0,
         copy: int = 0, name: Optional[str] = None,
     ) -> None:
+        super().__init__(seed=seed, copy=copy, n_classes=n_classes, name=name)
         probability = quantize_probability(intensity)
         if probability.ndim != 2:
             raise ValueError(f"intensity must be [samples, inputs], got shape {probability.shape}")
@@ -67,7 +68,6 @@ class SsnnEncoder(AbstractProcess):
         check_int("steps_per_sample", steps_per_sample, 1, 1 << 16)
         check_int("label_delay", label_delay, 0, 1 << 8)
         check_int("seed", seed, 0, MAX_SEED)
-        super().__init__(seed=seed, copy=copy, n_classes=n_classes, name=name)
         self.s_out = OutPort(shape=(n_in,))
         self.label_out = OutPort(shape=(n_classes,))
         self.intensity = Var(shape=probability.shape, init=probability)
@@ -91,12 +91,12 @@ class CompositeNeuron(AbstractProcess):
         self, *, shape: tuple[int, ...] | int, act_shift: int, grad_gain: int,
         gate_delay: int = GATE_DELAY, seed: int = 0, copy: int = 0, name: Optional[str] = None,
     ) -> None:
+        super().__init__(seed=seed, copy=copy, name=name)
         n = _size(shape)
         check_int("act_shift", act_shift, -ar.PROB_BITS, 8)
         check_int("grad_gain", grad_gain, 0, (1 << 12) - 1)
         check_int("gate_delay", gate_delay, 1, 1 << 8)
         check_int("seed", seed, 0, MAX_SEED)
-        super().__init__(seed=seed, copy=copy, name=name)
         self.a_in = InPort(shape=(n,))
         self.b_pos_in = InPort(shape=(n,))
         self.b_neg_in = InPort(shape=(n,))
@@ -122,6 +122,7 @@ class SsnnDense(AbstractProcess):
     def __init__(
         self, *, weights: np.ndarray, pre_delay: int, learning: bool = True, name: Optional[str] = None,
     ) -> None:
+        super().__init__(name=name)
         weights = np.asarray(weights)
         if weights.ndim != 2:
             raise ValueError(f"weights must be [n_out, n_in], got shape {weights.shape}")
@@ -130,7 +131,6 @@ class SsnnDense(AbstractProcess):
         _size(n_in, "weights.shape[1]")
         weights = check_weights("weights", weights, (n_out, n_in))
         check_int("pre_delay", pre_delay, 1, 1 << 8)
-        super().__init__(name=name)
         self.s_in = InPort(shape=(n_in,))
         self.e_pos_in = InPort(shape=(n_out,))
         self.e_neg_in = InPort(shape=(n_out,))
@@ -157,12 +157,12 @@ class WtaOutput(AbstractProcess):
         self, *, shape: tuple[int, ...] | int, out_shift: int, error_prob: int, seed: int = 0,
         copy: int = 0, name: Optional[str] = None,
     ) -> None:
+        super().__init__(seed=seed, copy=copy, name=name)
         n = _size(shape)
         check_int("n_out", n, 2, 1 << 12)
         check_int("out_shift", out_shift, -ar.PROB_BITS, 8)
         check_int("error_prob", error_prob, 0, ar.PROB_ONE)
         check_int("seed", seed, 0, MAX_SEED)
-        super().__init__(seed=seed, copy=copy, name=name)
         self.a_in = InPort(shape=(n,))
         self.label_in = InPort(shape=(n,))
         self.s_out = OutPort(shape=(n,))
