@@ -76,7 +76,8 @@ def test_every_step_function_is_identical_on_numpy_and_torch() -> None:
     gate, gate_t = _both(rng.integers(0, 2, (batch, n_hid)))
     b_pos, b_pos_t = _both(rng.integers(-500, 500, (batch, n_hid)))
     b_neg, b_neg_t = _both(rng.integers(-500, 500, (batch, n_hid)))
-    _same(ar.hidden_backward(state, gate, b_pos, b_neg, 300), ar.hidden_backward(state_t, gate_t, b_pos_t, b_neg_t, 300))
+    _same(ar.hidden_backward(state, gate, b_pos, b_neg, 300),
+          ar.hidden_backward(state_t, gate_t, b_pos_t, b_neg_t, 300))
     wta, wta_t = _both(ar.seed_states(1, 4, batch * n_out).reshape(batch, n_out))
     z2, z2_t = _both(rng.integers(-3000, 3000, (batch, n_out)))
     _same(ar.winner_take_all(wta, z2, 0, table), ar.winner_take_all(wta_t, z2_t, 0, table_t))
@@ -86,7 +87,8 @@ def test_every_step_function_is_identical_on_numpy_and_torch() -> None:
     _same(ar.error_streams(err, winner, label, 40_000), ar.error_streams(err_t, winner_t, label_t, 40_000))
     pos, pos_t = _both(rng.integers(0, 2, (batch, n_hid)))
     neg, neg_t = _both(rng.integers(0, 2, (batch, n_hid)))
-    np.testing.assert_array_equal(ar.coincidence_update(w1, x, pos, neg), ar.coincidence_update(w1_t, x_t, pos_t, neg_t).numpy())
+    np.testing.assert_array_equal(ar.coincidence_update(w1, x, pos, neg),
+                                  ar.coincidence_update(w1_t, x_t, pos_t, neg_t).numpy())
     history, history_t = _both(rng.integers(0, 2, (batch, 3, n_in)))
     _same(ar.delay_line(history, x), ar.delay_line(history_t, x_t))
     intensity, intensity_t = _both(rng.integers(0, ar.PROB_ONE + 1, (6, n_in)))
@@ -140,7 +142,8 @@ def test_coincidence_update_signs_and_saturation() -> None:
     pre = np.array([1, 1])
     updated = ar.coincidence_update(weights, pre, pos=np.array([1, 0]), neg=np.array([0, 1]))
     np.testing.assert_array_equal(updated, [[-1, 253], [-253, 11]])
-    batched = ar.coincidence_update(weights, np.array([[1, 1]] * 3), pos=np.array([[0, 1]] * 3), neg=np.array([[1, 0]] * 3))
+    ones, pos, neg = np.array([[1, 1]] * 3), np.array([[0, 1]] * 3), np.array([[1, 0]] * 3)
+    batched = ar.coincidence_update(weights, ones, pos=pos, neg=neg)
     np.testing.assert_array_equal(batched, [[3, 255], [-255, 7]])  # three copies add up, then saturate
 
 

@@ -99,7 +99,9 @@ def test_learn_refuses_labels_outside_the_classes(tmp_path: pathlib.Path) -> Non
         learn("mnist", data_dir=tmp_path, steps_per_sample=2, hidden=4, progress=False)
 
 
-def test_learn_refuses_a_network_whose_input_size_does_not_fit(tiny_mnist: pathlib.Path, tmp_path: pathlib.Path) -> None:
+def test_learn_refuses_a_network_whose_input_size_does_not_fit(
+    tiny_mnist: pathlib.Path, tmp_path: pathlib.Path,
+) -> None:
     config = SsnnConfig(n_in=64, n_hidden=8, n_out=10)
     saved = save_network(tmp_path / "digits_net.npz", config, *initial_weights(config))
     with pytest.raises(ValueError, match="takes 64 inputs and 10 classes; data set 'mnist' has 784 inputs"):

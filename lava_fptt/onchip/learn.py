@@ -24,6 +24,8 @@ from typing import Any, Optional
 import numpy as np
 from tqdm.auto import tqdm
 
+from lava_fptt.data import load_dataset
+
 from . import arithmetic as ar
 from .ann import ann_baseline_accuracy
 from .config import FLUSH_STEPS, MAX_SEED, SsnnConfig, check_int, initial_weights, quantize_probability
@@ -125,14 +127,13 @@ def learn(
 
     ``samples`` limits the training samples (the first of a seeded shuffle; None: all);
     ``epochs`` passes over them. ``errors_per_sample`` is the expected number of error steps
-    per sample at the start (capped at T: then every labelled step emits errors). ``init`` continues from a network saved by an earlier run
-    (its sizes then override ``hidden``). Returns accuracy (final, test split),
+    per sample at the start (capped at T: then every labelled step emits errors). ``init``
+    continues from a network saved by an earlier run (its sizes then override ``hidden``);
+    ``device`` is the reference simulator's torch device. Returns accuracy (final, test split),
     ann_baseline_accuracy (same architecture, back-prop, ``ann_epochs`` or the same epochs),
     steps_per_s and samples_per_s (training only), the curve (accuracy against samples seen),
     the config and, with ``out_dir``, the paths of network.npz, accuracy.png, result.json.
     """
-    from lava_fptt.data import load_dataset
-
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     check_int("steps_per_sample", steps_per_sample, 1, 1 << 16)
