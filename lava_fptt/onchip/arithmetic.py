@@ -1,0 +1,249 @@
+"""The integer arithmetic of SSNN-BP: one definition for numpy and torch.
+
+Every function here takes and returns int64 arrays, either ``numpy.ndarray`` (the Lava
+``fixed_pt`` ProcessModels, one network, no batch axis) or ``torch.Tensor`` (the reference
+simulator, a leading batch axis of independent network copies). Only operators that
+behave identically on both are used (``+ - * & ^ << >>``, comparisons, integer indexing);
+the few calls whose names differ go through the small shims at the top. Because both
+sides call these very functions, the Lava models and the reference simulator cannot drift.
+
+Fixed-point formats (see docs/ssnn_bp.md):
+
+- probability: integer in [0, PROB_ONE], PROB_ONE = 2**16 meaning 1.0;
+- uniform draw: 16 bits, the top half of a per-neuron 32-bit xorshift state; a Bernoulli
+  event is ``draw < p``, so p = PROB_ONE always fires and p = 0 never does;
+- weight: signed 9-bit integer in [-WEIGHT_MAX, WEIGHT_MAX] (Loihi's learning-engine width);
+- logit: 2**-LOGIT_FRAC nats per unit.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+Array = Any  # numpy.ndarray or torch.Tensor of int64
+
+PROB_BITS = 16
+PROB_ONE = 1 << PROB_BITS
+PROB_HALF = PROB_ONE >> 1
+STATE_BITS = 32
+STATE_MASK = (1 << STATE_BITS) - 1
+WEIGHT_BITS = 9
+WEIGHT_MAX = (1 << (WEIGHT_BITS - 1)) - 1
+ACCUMULATOR_BITS = 24
+LOGIT_FRAC = 8
+GUMBEL_BITS = 10
+
+
+# ----------------------------------------------------------------------------- shims
+def _is_numpy(a: Array) -> bool:
+    return isinstance(a, (np.ndarray, np.generic))
+
+
+def _torch() -> Any:
+    return sys.modules["torch"]
+
+
+def to_int(a: Array) -> Array:
+    """Booleans (or any integers) as int64."""
+    return a.astype(np.int64) if _is_numpy(a) else a.long()
+
+
+def clip(a: Array, low: int, high: int) -> Array:
+    return np.clip(a, low, high) if _is_numpy(a) else _torch().clamp(a, low, high)
+
+
+def where(condition: Array, a: Array, b: Array | int) -> Array:
+    return np.where(condition, a, b) if _is_numpy(condition) else _torch().where(condition, a, b)
+
+
+def argmax(a: Array) -> Array:
+    """Index of the first maximum along the last axis (ties go to the lowest index)."""
+    return np.argmax(a, axis=-1) if _is_numpy(a) else _torch().argmax(a, dim=-1)
+
+
+def concat(arrays: list[Array], axis: int) -> Array:
+    if _is_numpy(arrays[0]):
+        return np.concatenate(arrays, axis=axis)
+    return _torch().cat(arrays, dim=axis)
+
+
+def arange_like(n: int, like: Array) -> Array:
+    if _is_numpy(like):
+        return np.arange(n, dtype=np.int64)
+    return _torch().arange(n, dtype=_torch().int64, device=like.device)
+
+
+def matmul(a: Array, b: Array) -> Array:
+    """Exact integer matrix product.
+
+    torch multiplies in float64, which is exact while every partial sum stays below
+    2**53; the 24-bit accumulator bound checked by the processes keeps it far below.
+    (torch has no int64 matmul on CUDA; numpy's int64 matmul is exact as is.)
+    """
+    if _is_numpy(a):
+        return a @ b
+    return (a.double() @ b.double()).long()
+
+
+def shift(a: Array, bits: int) -> Array:
+    """Left shift by ``bits`` (right, flooring, when negative)."""
+    return a << bits if bits >= 0 else a >> -bits
+
+
+def one_hot(index: Array, n: int) -> Array:
+    """One-hot rows [..., n] of ``index``; an index outside 0..n-1 (e.g. -1) gives zeros."""
+    return to_int(index[..., None] == arange_like(n, index))
+
+
+# ----------------------------------------------------------------------------- PRNG
+def xorshift32(state: Array) -> Array:
+    """One step of Marsaglia's 32-bit xorshift (13, 17, 5): shifts, xors and a mask only."""
+    state = state ^ ((state << 13) & STATE_MASK)
+    state = state ^ (state >> 17)
+    return state ^ ((state << 5) & STATE_MASK)
+
+
+def draw(state: Array) -> tuple[Array, Array]:
+    """Advance every state once and return (new state, 16-bit uniform integers)."""
+    state = xorshift32(state)
+    return state, state >> (STATE_BITS - PROB_BITS)
+
+
+def bernoulli(state: Array, probability: Array) -> tuple[Array, Array]:
+    """Spikes (0/1) firing with ``probability`` / PROB_ONE, one draw per element."""
+    state, uniform = draw(state)
+    return state, to_int(uniform < probability)
+
+
+def seed_states(seed: int, stream: int, n: int, copy: int = 0) -> np.ndarray:
+    """Initial xorshift states of ``n`` neurons, distinct per (seed, stream, copy, neuron).
+
+    Host-side set-up (done once, in numpy, for both the Lava processes and the reference):
+    a splitmix64 hash of the key, folded to 32 bits and never zero (xorshift's fixed point).
+    """
+    with np.errstate(over="ignore"):
+        key = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+               + np.uint64(stream) * np.uint64(0xBF58476D1CE4E5B9)
+               + np.uint64(copy) * np.uint64(0x94D049BB133111EB))
+        z = key + np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    folded = ((z ^ (z >> np.uint64(32))) & np.uint64(STATE_MASK)).astype(np.int64)
+    return np.where(folded == 0, 1, folded)
+
+
+# ----------------------------------------------------------------------------- encoder
+def presented(order: Array, index: int) -> Array:
+    """Entry ``index`` of the presentation ``order`` [..., L]; -1 (silence) past its end."""
+    if 0 <= index < order.shape[-1]:
+        return order[..., index]
+    return order[..., 0] * 0 - 1
+
+
+def encoder_step(
+    state: Array, intensity: Array, labels: Array, order: Array,
+    time_step: int, period: int, label_delay: int, n_classes: int,
+) -> tuple[Array, Array, Array]:
+    """The encoder at ``time_step`` (1-based): (state, input spikes, one-hot label spikes).
+
+    Sample ``order[k]`` is shown during steps k*period+1 .. (k+1)*period, its input spikes
+    firing with the integer probabilities ``intensity[sample]``; past the end of ``order``
+    (or where it holds -1) the input is silent. The label spikes belong to the wave sent
+    ``label_delay`` steps earlier, the one reaching the output layer now; a label of -1
+    sends none.
+    """
+    sample = presented(order, (time_step - 1) // period)
+    rows = intensity[clip(sample, 0, intensity.shape[0] - 1)]
+    state, spikes = bernoulli(state, rows * to_int(sample >= 0)[..., None])
+    wave = time_step - label_delay
+    labelled = presented(order, (wave - 1) // period if wave >= 1 else -1)
+    label = where(labelled >= 0, labels[clip(labelled, 0, labels.shape[0] - 1)], -1)
+    return state, spikes, one_hot(label, n_classes)
+
+
+# ----------------------------------------------------------------------------- synapse
+def accumulate(spikes: Array, weights: Array) -> Array:
+    """Forward dendritic sums [..., n_out] of binary ``spikes`` [..., n_in] through W [n_out, n_in]."""
+    return matmul(spikes, weights.T)
+
+
+def back_accumulate(spikes: Array, weights: Array) -> Array:
+    """Backward sums [..., n_in] of error ``spikes`` [..., n_out] through W transposed."""
+    return matmul(spikes, weights)
+
+
+def coincidence_update(weights: Array, pre: Array, pos: Array, neg: Array) -> Array:
+    """RPU-style update: w_ji -= pre_i AND pos_j; w_ji += pre_i AND neg_j, saturating.
+
+    Leading axes of ``pre`` [..., n_in] and ``pos``/``neg`` [..., n_out] are independent
+    copies whose coincidences add up (batch > 1); one copy is the chip's own update.
+    """
+    n_out, n_in = weights.shape
+    error = (neg - pos).reshape(-1, n_out)
+    change = matmul(error.T, pre.reshape(-1, n_in))
+    return clip(weights + change, -WEIGHT_MAX, WEIGHT_MAX)
+
+
+def delay_line(history: Array, spikes: Array) -> tuple[Array, Array]:
+    """Shift ``spikes`` [..., n] into a FIFO [..., depth, n]; return (oldest entry, new FIFO)."""
+    oldest = history[..., 0, :]
+    return oldest, concat([history[..., 1:, :], spikes[..., None, :]], axis=-2)
+
+
+# ----------------------------------------------------------------------------- hidden neuron
+def hard_sigmoid(z: Array, act_shift: int) -> Array:
+    """Firing probability clip(1/2 + z * 2**act_shift / PROB_ONE, 0, 1) in probability units."""
+    return clip(PROB_HALF + shift(z, act_shift), 0, PROB_ONE)
+
+
+def slope_gate(probability: Array) -> Array:
+    """f'(z) up to its constant: 1 inside the hard sigmoid's linear region, 0 where it saturates."""
+    return to_int(probability > 0) * to_int(probability < PROB_ONE)
+
+
+def hidden_forward(state: Array, a_in: Array, act_shift: int) -> tuple[Array, Array, Array]:
+    """Forward compartment: (state, spikes with probability f(z), slope gate f'(z) != 0)."""
+    probability = hard_sigmoid(a_in, act_shift)
+    state, spikes = bernoulli(state, probability)
+    return state, spikes, slope_gate(probability)
+
+
+def hidden_backward(
+    state: Array, gate: Array, b_pos: Array, b_neg: Array, grad_gain: int
+) -> tuple[Array, Array, Array]:
+    """Backward compartments: gated error delta = gate * (b_pos - b_neg) emits one spike with
+    probability min(|delta| * grad_gain, PROB_ONE) on the stream of delta's sign."""
+    delta = gate * (b_pos - b_neg)
+    state, fire = bernoulli(state, clip(abs(delta) * grad_gain, 0, PROB_ONE))
+    return state, fire * to_int(delta > 0), fire * to_int(delta < 0)
+
+
+# ----------------------------------------------------------------------------- output layer
+def gumbel_table() -> np.ndarray:
+    """Gumbel noise -log(-log(u)) at the centres of 2**GUMBEL_BITS equal bins of u, in logit units."""
+    u = (np.arange(1 << GUMBEL_BITS, dtype=np.float64) + 0.5) / (1 << GUMBEL_BITS)
+    return np.round(-np.log(-np.log(u)) * (1 << LOGIT_FRAC)).astype(np.int64)
+
+
+def winner_take_all(state: Array, z: Array, out_shift: int, table: Array) -> tuple[Array, Array]:
+    """One winner per step drawn with probability softmax(logit): each output neuron adds its
+    own Gumbel noise to its logit and lateral inhibition lets only the largest fire."""
+    state, uniform = draw(state)
+    score = shift(z, out_shift) + table[uniform >> (PROB_BITS - GUMBEL_BITS)]
+    return state, one_hot(argmax(score), z.shape[-1])
+
+
+def error_streams(
+    state: Array, winner: Array, label: Array, error_prob: int
+) -> tuple[Array, Array, Array]:
+    """Error spikes of a step: positive = winner, negative = label.
+
+    Both streams are emitted together, only when a label is present and a shared draw
+    (one state per layer) is below ``error_prob``: that gate is the learning rate.
+    """
+    state, uniform = draw(state)
+    gate = to_int(uniform < error_prob) * label.sum(-1)[..., None]
+    return state, winner * gate, label * gate

@@ -1,0 +1,27 @@
+"""Saving and loading a learned SSNN-BP network: integer weights plus its configuration."""
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+
+from .config import SsnnConfig, check_weights
+
+
+def save_network(path: str | pathlib.Path, config: SsnnConfig, w1: np.ndarray, w2: np.ndarray) -> pathlib.Path:
+    """Write ``w1``, ``w2`` (int16) and the config (JSON) into one .npz file; return its path."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, w1=np.asarray(w1, dtype=np.int16), w2=np.asarray(w2, dtype=np.int16),
+             config=np.array(json.dumps(config.to_dict())))
+    return path
+
+
+def load_network(path: str | pathlib.Path) -> tuple[SsnnConfig, np.ndarray, np.ndarray]:
+    """Read a file written by :func:`save_network`; the weights are validated against the config."""
+    with np.load(pathlib.Path(path)) as data:
+        config = SsnnConfig(**json.loads(str(data["config"])))
+        w1 = check_weights("w1", data["w1"], (config.n_hidden, config.n_in))
+        w2 = check_weights("w2", data["w2"], (config.n_out, config.n_hidden))
+    return config, w1, w2
