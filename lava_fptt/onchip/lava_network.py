@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
-from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.sink import RingBuffer as Sink
 
+from lava_fptt.runtime import run_steps
 from lava_fptt.onchip.config import GATE_DELAY, HIDDEN_PRE_DELAY, INPUT_PRE_DELAY, LABEL_DELAY, SsnnConfig
 
 import lava_fptt.proc.ssnn.models  # noqa: F401  (the ProcessModels, found by Lava next to the Processes)
@@ -97,7 +97,7 @@ class LavaSession:
     def run(self, steps: int) -> None:
         """Advance ``steps`` time steps (compiling on the first call)."""
         self._started = True
-        self.network.encoder.run(condition=RunSteps(num_steps=steps), run_cfg=self.run_cfg)
+        run_steps(self.network.encoder, steps, self.run_cfg)  # fails fast, and stops Lava, if a model raises
         self.steps += steps
 
     def set_error_prob(self, error_prob: int) -> None:
