@@ -1,6 +1,7 @@
 """ProcessModels of :class:`LTC` and :class:`LTCReadout`: floating point and bit-accurate fixed point.
 
-All four models run the same loop body (:class:`_StepModel`): read ``a_in``, call the
+All four models run the same loop body (:class:`_StepModel`): zero the state when a
+periodic reset is due (``reset_interval``/``reset_offset``, as Lava's ``LIFReset``), read ``a_in``, call the
 step function of :mod:`lava_fptt.neurons.ltc` on the whole population at once, store
 the new state in the Vars and send the output. The fixed-point models call the
 integer step with ``int64`` numpy arrays, i.e. the very function that training runs
@@ -61,7 +62,15 @@ class _StepModel(PyLoihiProcessModel):
     state_type: type[NamedTuple]
     dtype: type
 
+    def __init__(self, proc_params: Any) -> None:
+        super().__init__(proc_params)
+        interval = proc_params["reset_interval"]
+        self._reset = None if interval is None else (interval, proc_params["reset_offset"] % interval)
+
     def run_spk(self) -> None:
+        if self._reset is not None and self.time_step % self._reset[0] == self._reset[1]:
+            for field in self.state_type._fields:
+                getattr(self, field)[:] = 0
         x = self.a_in.recv().astype(self.dtype)
         state = self.state_type(*(getattr(self, f).astype(self.dtype) for f in self.state_type._fields))
         params = self.param_type(*(getattr(self, f).astype(self.dtype) for f in self.param_type._fields))
