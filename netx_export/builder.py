@@ -8,7 +8,7 @@ one Lava block per layer:
   ``create_dense``), so they are exactly the blocks plain netx builds;
 - ``dense``/``dense_rec`` layers whose ``neuron/type`` is ``LTC`` or ``LTC_READOUT``
   (``docs/netx_ltc_format.md``) become an :class:`LTCLayer`: a Lava ``Dense`` (plus a
-  recurrent ``Dense`` from the layer back to itself) feeding our
+  recurrent ``Dense`` from the layer back to itself, into the neuron's ``a_rec``) feeding our
   :class:`~lava_fptt.proc.ltc.LTC` or :class:`~lava_fptt.proc.ltc.LTCReadout` process.
 
 Blocks are chained output to input (a ``flatten`` layer reshapes the previous block's
@@ -99,7 +99,7 @@ class LTCLayer(AbstractProcess):
         self.synapse.a_out.connect(self.neuron.a_in)
         if self.synapse_rec is not None:
             self.neuron.s_out.connect(self.synapse_rec.s_in)
-            self.synapse_rec.a_out.connect(self.neuron.a_in)
+            self.synapse_rec.a_out.connect(self.neuron.a_rec)
         self.neuron.s_out.connect(self.out)
 
 

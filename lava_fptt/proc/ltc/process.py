@@ -21,6 +21,12 @@ Periodic reset (``reset_interval``, ``reset_offset``), with the semantics of Lav
 the readout's ``u``) is set to zero before that step's update. netx staggers these
 offsets by one step per layer so that samples can run back to back.
 
+Recurrent input goes to ``a_rec`` (``a_in`` would do for the arithmetic: both are summed).
+The separate port makes the reset exact for recurrent layers: at a reset step a
+recurrent ``Dense`` still delivers ``W_r s`` of the step before, i.e. of the previous
+sample, whereas a fresh start has ``s[-1] = 0``; the model discards ``a_rec`` at reset
+steps. An unconnected ``a_rec`` contributes zero.
+
 Input ``a_in`` is the synaptic sum of the step, e.g. from a Lava ``Dense``; with
 integer parameters it is in weight units (64 stands for 1.0, the scale slayer's CUBA
 exports weights at, with ``weight_exp = 0``), and the neuron shifts it ``<< 6`` into
@@ -51,7 +57,7 @@ from lava_fptt.neurons.ltc import (
 
 
 class _LiquidProcess(AbstractProcess):
-    """Common construction: one Var per parameter and state field, ports ``a_in``/``s_out``."""
+    """Common construction: one Var per parameter and state field, ports ``a_in``/``a_rec``/``s_out``."""
 
     _float_params: type[NamedTuple]
     _int_params: type[NamedTuple]
@@ -85,6 +91,7 @@ class _LiquidProcess(AbstractProcess):
             check_params(params)
             check_state(state)
         self.a_in = InPort(shape=shape)
+        self.a_rec = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         for field, value in (*params._asdict().items(), *state._asdict().items()):
             setattr(self, field, Var(shape=shape, init=value))
@@ -125,7 +132,8 @@ class LTC(_LiquidProcess):
         Zero the state at steps ``t`` with ``t % reset_interval == reset_offset``
         (as Lava's ``LIFReset``); no reset when ``reset_interval`` is None (default).
 
-    Ports: ``a_in`` (synaptic input), ``s_out`` (binary spikes).
+    Ports: ``a_in`` (synaptic input), ``a_rec`` (recurrent synaptic input, discarded at
+    reset steps), ``s_out`` (binary spikes).
     Vars: the fields of the parameter tuple and ``u``, ``b``, ``s``.
     """
 
