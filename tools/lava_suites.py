@@ -29,13 +29,17 @@ def run_suite(root: pathlib.Path, suite: str, extra: list[str]) -> tuple[int, st
         return 1, f"{suite}: not found under {root} (is lava-nc / lava-dl installed?)"
     # Override this repository's pytest options (its pyproject.toml sits above the venv):
     # Lava's suites are written for pytest's default import mode.
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-o", "addopts=",
            f"--rootdir={root}", suite, *extra]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     summary = next((l for l in reversed(lines) if re.search(r"\d+ (passed|failed)", l)), "")
     if proc.returncode != 0:
         sys.stdout.write(proc.stdout[-6000:] + proc.stderr[-2000:])
+    else:  # the skips are Lava's own (hardware, GPU...): list them with their reasons
+        for line in lines:
+            if line.startswith("SKIPPED"):
+                print(f"  {line}")
     return proc.returncode, summary.strip("= ")
 
 
