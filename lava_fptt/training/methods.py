@@ -25,7 +25,7 @@ class BPTT(Method):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        return float(loss), output.detach()
+        return float(loss.detach()), output.detach()
 
 
 METHODS: dict[str, Callable[..., Method]] = {"bptt": BPTT}
