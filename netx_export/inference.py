@@ -74,8 +74,12 @@ def run_config(precision: str) -> object:
     return Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map=composites)
 
 
-def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed") -> LavaResult:
+def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed",
+                record_hidden: bool = True) -> LavaResult:
     """Run ``inputs`` [N, channels, steps] (binary spikes) through the network in ``path``.
+
+    ``record_hidden=False`` leaves out the sinks on the hidden LTC layers (one Lava
+    process each), e.g. to time the network alone.
 
     Networks of CUBA layers follow the CUBA torch model (output step k of a window is
     torch step k, module docstring). Networks with LTC layers follow the LTC torch model,
@@ -111,7 +115,7 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     source.s_out.connect(network.inp)
     network.out.connect(sink.a_in)
     hidden_sinks = []
-    if ltc:
+    if ltc and record_hidden:
         for layer in network.layers[:-1]:
             hidden_sinks.append(SpikeSink(shape=layer.out.shape, buffer=total))
             layer.out.connect(hidden_sinks[-1].a_in)
