@@ -73,22 +73,37 @@ def test_one_step_chunks_carry_gradient_to_every_parameter() -> None:
     assert all(g > 0 for g in grads.values()), grads
 
 
-def test_prediction_is_the_argmax_of_exact_integer_sums_of_the_readout() -> None:
-    """Readout values are 24-bit integers / 4096: ``predict`` sums them exactly (float64), so it
-    agrees with the integer sums Lava's values give, also where float32 sums would tie."""
+def test_prediction_rules_spike_counts_and_the_last_readout_value() -> None:
+    """Readout values are 24-bit integers / 4096; ``predict`` compares them exactly (float64), so
+    it picks what Lava's integers give, also between values 1 LSB apart."""
     rng = np.random.default_rng(0)
-    base = rng.integers(-(2**23 - 1), 2**23 - 1, size=(1, 1, 64))
-    near = np.repeat(base, 10, axis=1).repeat(40, axis=0)  # ten identical classes ...
-    winners = rng.integers(0, 10, size=40)
-    near[np.arange(40), winners, rng.integers(0, 64, size=40)] += 1  # ... one of which is 1 LSB ahead
-    near = np.clip(near, -(2**23 - 1), 2**23 - 1)
-    wide = rng.integers(-(2**23 - 1), 2**23 - 1, size=(200, 10, 64))
-    for ints in (near, wide):
-        u = torch.from_numpy(ints / 4096.0).to(torch.float32)
-        assert torch.equal(u.double() * 4096, torch.from_numpy(ints).double())  # float32 holds them exactly
-        np.testing.assert_array_equal(predict(u).numpy(), ints.sum(-1).argmax(-1))
+    ints = rng.integers(-(2**23 - 1), 2**23 - 1, size=(200, 10, 64))
+    ints[:100, :, -1] = ints[:100, :1, -1]  # ten equal last values ...
+    winners = rng.integers(0, 10, size=100)
+    ints[np.arange(100), winners, -1] = np.minimum(ints[np.arange(100), winners, -1] + 1, 2**23 - 1)  # ... one ahead
+    u = torch.from_numpy(ints / 4096.0).to(torch.float32)
+    assert torch.equal(u.double() * 4096, torch.from_numpy(ints).double())  # float32 holds them exactly
+    np.testing.assert_array_equal(predict(u, "readout").numpy(), ints[..., -1].argmax(-1))
+    net = SpikingNetwork(NetworkConfig(sizes=(16, 4, 10), model="ltc"))
+    assert net.output_kind == "readout" and torch.equal(net.predict(u), predict(u, "readout"))
     spikes = torch.tensor([[[1, 0, 1], [1, 1, 1]], [[1, 1, 0], [0, 0, 1]]], dtype=torch.bool)
-    assert predict(spikes).tolist() == [1, 0]
+    assert predict(spikes).tolist() == [1, 0] and predict(spikes, "spikes").tolist() == [1, 0]
+    with pytest.raises(ValueError, match="output kind"):
+        predict(spikes, "rates")
+
+
+def test_the_readout_loss_is_the_cross_entropy_of_the_chunks_last_readout() -> None:
+    from lava_fptt.training import LastStepCrossEntropy, RateCrossEntropy, sequence_loss
+
+    out = torch.randn(4, 10, 6)
+    target = torch.tensor([1, 2, 3, 4])
+    loss = sequence_loss("readout", 2.0)
+    assert isinstance(loss, LastStepCrossEntropy) and isinstance(sequence_loss("spikes"), RateCrossEntropy)
+    expected = torch.nn.functional.cross_entropy(2.0 * out[..., -1], target)
+    assert torch.allclose(loss(out, target, 0, 6), expected)
+    late = sequence_loss("readout", 2.0, late_weighting=True)
+    assert torch.allclose(late(out[..., :3], target, 0, 6),
+                          0.5 * torch.nn.functional.cross_entropy(2.0 * out[..., 2], target))
 
 
 def test_export_writes_the_documented_layers(tmp_path: pathlib.Path) -> None:
@@ -112,8 +127,11 @@ def test_export_writes_the_documented_layers(tmp_path: pathlib.Path) -> None:
     assert (summary.num_inputs, summary.num_outputs) == (16, 5)
 
 
-def test_lava_fixed_point_reproduces_readout_and_hidden_spikes_sample_after_sample(tmp_path: pathlib.Path) -> None:
-    net = lively(NetworkConfig(sizes=(16, 12, 8, 5), model="ltc", recurrent=True), seed=3)
+@pytest.mark.parametrize("reset_frac", [1.0, 0.0])
+def test_lava_fixed_point_reproduces_readout_and_hidden_spikes_sample_after_sample(
+        tmp_path: pathlib.Path, reset_frac: float) -> None:
+    net = lively(NetworkConfig(sizes=(16, 12, 8, 5), model="ltc", recurrent=True, reset_frac=reset_frac), seed=3)
+    assert int(net.layers[0].integer_params().reset_frac[0]) == round(4096 * reset_frac)
     path = export_network(net, tmp_path / "ltc.net")
     x = random_spikes(5, 16, 24, 0.3, seed=4)
     readout = net.run(x).numpy().astype(np.float64)

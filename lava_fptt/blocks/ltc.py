@@ -81,8 +81,9 @@ class _LiquidBlock(nn.Module):
     _state_type: type[NamedTuple]
 
     def __init__(self, in_features: int, out_features: int, *, recurrent: bool, quantized: bool,
-                 weight_exp: int) -> None:
+                 weight_exp: int, constants: dict[str, float] | None = None) -> None:
         super().__init__()
+        constants = constants or {}
         self.in_features, self.out_features = in_features, out_features
         self.quantized = quantized
         self.weight_exp = weight_exp
@@ -99,8 +100,8 @@ class _LiquidBlock(nn.Module):
                 self.register_parameter(name, nn.Parameter(torch.randn(out_features) * std + mean))
             elif name == "bias":
                 self.bias = nn.Parameter(torch.zeros(out_features))
-            else:  # threshold constants b0, beta: fixed, as in the reference
-                default = float(self._float_params._field_defaults[name])
+            else:  # constants b0, beta (as in the reference) and reset_frac: fixed, not trained
+                default = float(constants.get(name, self._float_params._field_defaults[name]))
                 self.register_buffer(name, torch.full((out_features,), default))
         self._state: NamedTuple | None = None
 
@@ -242,22 +243,24 @@ class LTCDense(_SpikingBlock):
     """Dense synapse + LTC spiking neurons: ``[B, in, T] -> spikes [B, out, T]``.
 
     ``weight_exp`` is the shared exponent of the deployed ``Dense`` (weights resolve
-    ``2**(weight_exp + 1) / 64`` and reach ``4 * 2**weight_exp``).
+    ``2**(weight_exp + 1) / 64`` and reach ``4 * 2**weight_exp``). ``reset_frac`` is
+    the fraction of the membrane a spike removes (1: hard reset, 0: none), a fixed
+    constant of the layer.
     """
 
     def __init__(self, in_features: int, out_features: int, *, quantized: bool = True,
-                 weight_exp: int = 0) -> None:
+                 weight_exp: int = 0, reset_frac: float = 1.0) -> None:
         super().__init__(in_features, out_features, recurrent=False, quantized=quantized,
-                         weight_exp=weight_exp)
+                         weight_exp=weight_exp, constants={"reset_frac": reset_frac})
 
 
 class LTCRecurrent(_SpikingBlock):
     """Dense synapse + recurrent synapse (``W_r s[t-1]``) + LTC spiking neurons."""
 
     def __init__(self, in_features: int, out_features: int, *, quantized: bool = True,
-                 weight_exp: int = 0) -> None:
+                 weight_exp: int = 0, reset_frac: float = 1.0) -> None:
         super().__init__(in_features, out_features, recurrent=True, quantized=quantized,
-                         weight_exp=weight_exp)
+                         weight_exp=weight_exp, constants={"reset_frac": reset_frac})
 
 
 class LTCReadout(_LiquidBlock):

@@ -52,13 +52,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     index = np.arange(min(args.samples, len(data)))
     inputs, labels = data.spikes(index), data.labels[index]
     lava = run_in_lava(args.network, inputs, args.precision)
+    kind = "readout" if lava.graded else "spikes"
     result: dict[str, Any] = {"network": str(summary.path), "samples": len(index), "precision": args.precision,
-                              "accuracy": accuracy(lava.output, labels), "steps_per_s": lava.steps_per_s}
+                              "accuracy": accuracy(lava.output, labels, kind), "steps_per_s": lava.steps_per_s}
     if args.reference:
         _, model, _ = load_run(args.reference)
         x = torch.from_numpy(inputs)
         reference = model.run(x).numpy()
-        result["reference_accuracy"] = accuracy(reference, labels)
+        result["reference_accuracy"] = accuracy(reference, labels, model.output_kind)
         if lava.graded:
             result.update(compare_ltc(lava, reference, [h.numpy() for h in model.hidden_spikes(x)]))
         else:
@@ -67,9 +68,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def accuracy(output: np.ndarray, labels: np.ndarray) -> float:
-    """Accuracy with the model's own prediction rule (:func:`lava_fptt.models.network.predict`)."""
-    return float((predict(torch.from_numpy(np.asarray(output))).numpy() == labels).mean())
+def accuracy(output: np.ndarray, labels: np.ndarray, kind: str) -> float:
+    """Accuracy with the prediction rule of the output kind (:func:`lava_fptt.models.network.predict`)."""
+    return float((predict(torch.from_numpy(np.asarray(output)), kind).numpy() == labels).mean())
 
 
 def compare_ltc(lava: Any, readout: np.ndarray, hidden: list[np.ndarray]) -> dict[str, Any]:

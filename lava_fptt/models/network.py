@@ -3,10 +3,11 @@
 The training engine sees a :class:`SpikingNetwork` through three calls: ``reset_state()``
 before a new batch of sequences, ``forward(x)`` on a chunk [batch, features, steps]
 continuing from the carried state, and ``detach_state()`` to cut the graph at a chunk
-boundary. Prediction is the output neuron with the largest sum of its output over the
-sequence, the same rule the Lava run applies to what Lava produces: for CUBA the output
-is spikes (the most spikes wins), for LTC it is the graded readout ``u`` (the largest
-time integral of the readout wins); see :mod:`lava_fptt.models.ltc`.
+boundary. A network says what its output is (``output_kind``): ``"spikes"`` (CUBA:
+the class is the output neuron with most spikes over the sequence) or ``"readout"``
+(LTC: graded readout values, the class is the largest readout at the last step; see
+:mod:`lava_fptt.models.ltc`). :func:`predict` applies the rule, the same function the
+Lava run applies to what Lava produces.
 
 ``SpikingNetwork(config)`` builds the network ``config.model`` names: a stack of slayer
 CUBA layers here, or an :class:`~lava_fptt.models.ltc.LTCNetwork` for ``model='ltc'``
@@ -39,6 +40,8 @@ class NetworkConfig:
     """LTC only: quantization-aware training in the deployed integer arithmetic."""
     weight_exp: int = 0
     """LTC only: shared exponent of every deployed ``Dense`` (weights reach 4 * 2**weight_exp)."""
+    reset_frac: float = 1.0
+    """LTC only: fraction of the membrane a spike removes in the hidden layers (1: hard reset)."""
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -61,6 +64,9 @@ class NetworkConfig:
 
 class SpikingNetwork(torch.nn.Module):
     """A stack of layers; each carries its own state between chunks."""
+
+    output_kind = "spikes"
+    """What ``forward`` returns: ``"spikes"`` here, ``"readout"`` for LTC networks (see :func:`predict`)."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "SpikingNetwork":
         config = args[0] if args else kwargs.get("config")
@@ -101,6 +107,10 @@ class SpikingNetwork(torch.nn.Module):
         for layer in self.layers:
             layer.detach_state()
 
+    def predict(self, output: torch.Tensor) -> torch.Tensor:
+        """Class of each sample from this network's output (:func:`predict` with its ``output_kind``)."""
+        return predict(output, self.output_kind)
+
     @torch.no_grad()
     def run(self, x: torch.Tensor) -> torch.Tensor:
         """Output spikes of whole sequences from rest (no gradients)."""
@@ -117,12 +127,19 @@ class SpikingNetwork(torch.nn.Module):
                 layer.export_hdf5(layers.create_group(str(index)))
 
 
-def predict(output: torch.Tensor) -> torch.Tensor:
-    """Class of each sample: the output with the largest sum over time (lowest index on ties).
+OUTPUT_KINDS = ("spikes", "readout")
 
-    For spikes that is the neuron with most spikes; for the LTC readout the one with the
-    largest time integral of ``u``. The sum runs in float64, where it is exact for both
-    (readout values are integers / 4096), so the same argmax comes out as from Lava's
-    integer outputs.
+
+def predict(output: torch.Tensor, kind: str = "spikes") -> torch.Tensor:
+    """Class of each sample from outputs ``[B, K, T]`` (lowest index on ties).
+
+    ``kind="spikes"``: the output with the largest sum over time (most spikes).
+    ``kind="readout"``: the output with the largest value at the last step (LTC readout).
+    Values are compared in float64, where spike counts and readout values (24-bit
+    integers / 4096) are exact, so the argmax is the one Lava's integer outputs give.
     """
-    return output.to(torch.float64).sum(dim=-1).argmax(dim=-1)
+    if kind == "spikes":
+        return output.to(torch.float64).sum(dim=-1).argmax(dim=-1)
+    if kind == "readout":
+        return output[..., -1].to(torch.float64).argmax(dim=-1)
+    raise ValueError(f"output kind must be one of {OUTPUT_KINDS}, got {kind!r}")

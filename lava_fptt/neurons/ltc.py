@@ -13,9 +13,11 @@ Dynamics of one step (float form, all operations elementwise per neuron)::
     b[t]    = tau_adp * b[t-1] + (1 - tau_adp) * s[t-1]
     theta   = b0 + beta * b[t]
     u[t]    = u[t-1] + tau_m * (I - u[t-1])
-    s[t]    = H(u[t] - theta);  u[t] <- u[t] * (1 - s[t])
+    s[t]    = H(u[t] - theta);  u[t] <- u[t] * (1 - reset_frac * s[t])
 
-The gates are per-neuron (diagonal) maps of ``[I; u]`` and ``[I; b]`` rather than the
+``reset_frac`` is the fraction of the membrane removed by a spike: 1 (the default) is
+the hard reset of the sFPTT reference, 0 leaves ``u`` to follow its input and lets the
+adaptive threshold alone limit the firing (see ``docs/ltc_fixed_point.md``). The gates are per-neuron (diagonal) maps of ``[I; u]`` and ``[I; b]`` rather than the
 dense ``2N -> N`` maps of the sFPTT reference: every quantity a neuron needs is its
 own, so it maps to one hardware neuron without extra synapses (reasoning and
 measurements in ``docs/ltc_fixed_point.md``). The readout is the same liquid leaky
@@ -36,6 +38,7 @@ gate biases                   2**12         16-bit signed
 gate outputs tau_m, tau_adp   2**12         0..4096 (like Loihi decays)
 b0                            2**12         24-bit signed
 beta                          2**12         16-bit unsigned
+reset_frac                    2**12         13-bit unsigned (0..4096)
 s                             1             1 bit
 ============================  ============  =============================
 
@@ -99,6 +102,7 @@ PARAM_SCALES: dict[str, int] = {
     "bias": 1 << INPUT_SHIFT,
     "b0": ONE,
     "beta": ONE,
+    "reset_frac": ONE,
 }
 """Integer that stands for 1.0, per parameter."""
 
@@ -112,6 +116,7 @@ PARAM_WIDTHS: dict[str, Width] = {
     "bias": Width(16),
     "b0": Width(24),
     "beta": Width(16, signed=False),
+    "reset_frac": Width(13, signed=False),
 }
 """Register width, per parameter."""
 
@@ -136,6 +141,7 @@ class LTCParams(NamedTuple):
     bias: Array = 0.0
     b0: Array = 0.1
     beta: Array = 1.8
+    reset_frac: Array = 1.0
 
 
 class LTCIntParams(NamedTuple):
@@ -155,6 +161,7 @@ class LTCIntParams(NamedTuple):
     bias: Array = 0
     b0: Array = 410
     beta: Array = 7373
+    reset_frac: Array = 4096
 
 
 class LTCState(NamedTuple):
@@ -222,7 +229,7 @@ def ltc_step(x: Array, state: LTCState, p: LTCParams) -> tuple[Array, LTCState]:
     theta = p.b0 + p.beta * b
     u = state.u + tau_m * (i - state.u)
     s = ops.spike(u - theta, 1.0)
-    u = u * (1 - s)
+    u = u * (1 - p.reset_frac * s)
     return s, LTCState(u, b, s)
 
 
@@ -294,7 +301,7 @@ def ltc_step_int(x: Array, state: LTCState, p: LTCIntParams) -> tuple[Array, LTC
     theta = ops.clip(p.b0 + ops.shr(p.beta * b, STATE_FRAC_BITS), -STATE_MAX, STATE_MAX)
     u = _toward_int(ops, state.u, i, tau_m)
     s = ops.spike(u - theta, float(ONE))
-    u = u * (1 - s)
+    u = u - s * ops.shr(p.reset_frac * u, STATE_FRAC_BITS)  # reset_frac = 4096: u * (1 - s) exactly
     return s, LTCState(u, b, s)
 
 

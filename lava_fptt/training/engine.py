@@ -63,6 +63,33 @@ class RateCrossEntropy:
         return loss
 
 
+class LastStepCrossEntropy:
+    """Cross-entropy of ``gain`` times the output at the last step of the chunk: for graded readouts.
+
+    On a whole sequence this is the loss of the prediction rule "largest readout at the
+    last step"; on a chunk, the same loss of the readout at the chunk's end.
+    ``late_weighting`` as in :class:`RateCrossEntropy`.
+    """
+
+    def __init__(self, gain: float = 8.0, late_weighting: bool = False) -> None:
+        self.gain = gain
+        self.late_weighting = late_weighting
+
+    def __call__(self, output: torch.Tensor, target: torch.Tensor, start: int, num_steps: int) -> torch.Tensor:
+        loss = torch.nn.functional.cross_entropy(self.gain * output[..., -1], target)
+        if self.late_weighting:
+            loss = loss * ((start + output.shape[-1]) / num_steps)
+        return loss
+
+
+def sequence_loss(output_kind: str, gain: float = 8.0, late_weighting: bool = False) -> SequenceLoss:
+    """The loss for a network's ``output_kind``: spike rates (``"spikes"``) or a graded readout (``"readout"``)."""
+    losses = {"spikes": RateCrossEntropy, "readout": LastStepCrossEntropy}
+    if output_kind not in losses:
+        raise ValueError(f"no loss for output kind {output_kind!r}; known: {', '.join(losses)}")
+    return losses[output_kind](gain, late_weighting=late_weighting)
+
+
 class Method(abc.ABC):
     """A training method: turns one batch of sequences into parameter updates."""
 

@@ -22,7 +22,7 @@ from ..data import SpikeDataset, load_dataset
 from ..models.network import SpikingNetwork, predict
 from .checkpoint import load, save_atomic, write_text_atomic
 from .config import TrainConfig
-from .engine import RateCrossEntropy, unwrap
+from .engine import sequence_loss, unwrap
 from .methods import make_method
 
 CHECKPOINT, CONFIG, METRICS, PLOT = "checkpoint.pt", "config.json", "metrics.json", "training.png"
@@ -45,10 +45,10 @@ def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
 
 @torch.no_grad()
 def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int = 256, limit: Optional[int] = None) -> float:
-    """Test accuracy: prediction from output spike counts over whole sequences."""
+    """Test accuracy over whole sequences, with the network's own prediction rule."""
     correct = total = 0
     for x, y in data.batches(batch_size, limit=limit):
-        correct += int((predict(model.run(x)) == y).sum())
+        correct += int((model.predict(model.run(x)) == y).sum())
         total += len(y)
     return correct / max(total, 1)
 
@@ -104,7 +104,8 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     model = build_model(config)
     method = make_method(config.algo, **config.algo_params)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    loss_fn = RateCrossEntropy(config.loss_gain, late_weighting=bool(config.algo_params.get("late_weighting")))
+    loss_fn = sequence_loss(model.output_kind, config.loss_gain,
+                            late_weighting=bool(config.algo_params.get("late_weighting")))
     metrics: list[dict[str, Any]] = []
     start_epoch = 0
 
@@ -133,7 +134,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
         for x, y in bar:
             loss, output = method.train_batch(model, x, y, loss_fn, optimizer)
             losses.append(loss)
-            correct += int((predict(output) == y).sum())
+            correct += int((predict(output, model.output_kind) == y).sum())
             seen += len(y)
             bar.set_postfix(loss=f"{loss:.3f}", acc=f"{correct / seen:.3f}")
         unwrap(model).reset_state()

@@ -103,6 +103,7 @@ class PyLTCModelFloat(_StepModel):
     bias: np.ndarray = _FLOAT
     b0: np.ndarray = _FLOAT
     beta: np.ndarray = _FLOAT
+    reset_frac: np.ndarray = _FLOAT
     u: np.ndarray = _FLOAT
     b: np.ndarray = _FLOAT
     s: np.ndarray = _FLOAT
@@ -131,6 +132,7 @@ class PyLTCModelFixed(_StepModel):
     bias: np.ndarray = _int_var("bias")
     b0: np.ndarray = _int_var("b0")
     beta: np.ndarray = _int_var("beta")
+    reset_frac: np.ndarray = _int_var("reset_frac")
     u: np.ndarray = _STATE24
     b: np.ndarray = _STATE24
     s: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
