@@ -18,6 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", choices=MODELS, default="cuba",
                         help="neuron model: cuba (slayer CUBA layers) or ltc (LTC layers, graded readout); default cuba")
     parser.add_argument("--recurrent", action="store_true", help="ltc: hidden layers with recurrent weights")
+    parser.add_argument("--reset-frac", type=float, default=0.0,
+                        help="ltc: fraction of the membrane a spike removes (0: none, default; 1: hard reset)")
     parser.add_argument("--algo", choices=sorted(METHODS), default="bptt", help="training method (default: bptt)")
     add_data(parser)
     parser.add_argument("--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes (default: 128)")
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     probe = load_dataset(args.dataset, "test", args.data_dir, encoding)
     sizes = (probe.num_channels, *args.hidden, probe.num_classes)
     config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, encoding=encoding,
-                         network=NetworkConfig(sizes=sizes, model=args.model, recurrent=args.recurrent),
+                         network=NetworkConfig(sizes=sizes, model=args.model, recurrent=getattr(args, "recurrent", False),
+                                               reset_frac=getattr(args, "reset_frac", 0.0)),
                          algo=args.algo,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          train_limit=args.train_limit)

@@ -40,8 +40,10 @@ class NetworkConfig:
     """LTC only: quantization-aware training in the deployed integer arithmetic."""
     weight_exp: int = 0
     """LTC only: shared exponent of every deployed ``Dense`` (weights reach 4 * 2**weight_exp)."""
-    reset_frac: float = 1.0
-    """LTC only: fraction of the membrane a spike removes in the hidden layers (1: hard reset)."""
+    reset_frac: float = 0.0
+    """LTC only: fraction of the membrane a spike removes in the hidden layers. 0 (no reset: the
+    adaptive threshold alone limits firing) trains several times faster on sequences than the
+    reference's hard reset (1.0); see ``docs/ltc_training.md``."""
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
