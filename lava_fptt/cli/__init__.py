@@ -53,6 +53,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(json.dumps({"error": message}))
         print(f"lava-fptt {args.command}: error: {message}", file=sys.stderr)
         return 2
+    if result is None:  # a non-leading process of a data-parallel run: rank 0 reports
+        return 0
     if args.json:
         print(json.dumps(result))
     else:
