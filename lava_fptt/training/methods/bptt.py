@@ -23,7 +23,7 @@ class BPTT(Method):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        return float(loss), output.detach()
+        return loss.item(), output.detach()
 
 
 class TBPTT(Method):
@@ -59,5 +59,5 @@ class TBPTT(Method):
             optimizer.step()
             net.detach_state()
             record.add(output, start)
-            total, count = total + float(loss), count + 1
+            total, count = total + loss.item(), count + 1
         return total / count, record.spikes

@@ -105,7 +105,7 @@ class FPTT(Method):
             self.update_duals(params)
             net.detach_state()
             record.add(output, start)
-            total, count = total + float(loss), count + 1
+            total, count = total + loss.item(), count + 1
         return total / count, record.spikes
 
     def state_dict(self) -> dict[str, Any]:

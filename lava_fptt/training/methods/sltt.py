@@ -69,7 +69,7 @@ class SLTT(Method):
                 loss.backward()
             net.detach_state()
             record.add(output, step)
-            total += float(loss)
+            total += loss.item()
         optimizer.step()
         return total, record.spikes
 
@@ -124,7 +124,7 @@ class SLTTK(Method):
                     output = model(x[..., step: step + 1])
                     loss = step_loss(output, target, step, num_steps, loss_fn, self.mse_weight)
             record.add(output, step)
-            total += float(loss) / num_steps
+            total += loss.item() / num_steps
         optimizer.step()
         return total, record.spikes
 
