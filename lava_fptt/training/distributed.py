@@ -6,13 +6,15 @@ share of each epoch's batches; DDP averages gradients at every synchronised back
 so parameters stay equal on all ranks. Only rank 0 writes the run directory.
 
 Two details matter for our models: the neurons keep their state in registered buffers,
-so DDP must not broadcast buffers (``broadcast_buffers=False``: each rank's state
-belongs to its own samples); and every rank must run the same number of batches (a
+so DDP must not copy rank 0's buffers to the others before each forward (each rank's
+state belongs to its own samples; the one copy at wrap time is harmless, every batch
+starts from rest); and every rank must run the same number of batches (a
 rank with one batch more would wait forever in its all-reduce), so each epoch keeps
 ``len(batches) // world`` batches per rank and skips the rest.
 """
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
@@ -45,7 +47,10 @@ def wrap(model: torch.nn.Module) -> torch.nn.Module:
     """``model`` in DDP when a process group of more than one rank is running; else as is."""
     if rank_and_world()[1] == 1:
         return model
-    return torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
+    ddp = torch.nn.parallel.DistributedDataParallel
+    # torch >= 2.13 names the per-forward buffer sync forward_sync_buffers; older torch broadcast_buffers
+    option = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp).parameters else "broadcast_buffers"
+    return ddp(model, **{option: False})
 
 
 def sum_over_ranks(values: list[float]) -> list[float]:

@@ -105,6 +105,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     """
     rank, world = distributed.rank_and_world()
     lead = rank == 0
+    method = make_method(config.algo, **config.algo_params)  # refuse bad parameters before touching run_dir
     run_dir = pathlib.Path(run_dir)
     if lead:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -112,7 +113,6 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     train_data, test_data = datasets(config)
     torch.manual_seed(config.seed)
     network = build_model(config)
-    method = make_method(config.algo, **config.algo_params)
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
     loss_fn = RateCrossEntropy(config.loss_gain, late_weighting=method.late_weighting)
     metrics: list[dict[str, Any]] = []
