@@ -13,9 +13,9 @@ import sys
 import warnings
 from typing import Any, Optional, Sequence
 
-from . import demo, export, run, train
+from . import bench, demo, export, run, train
 
-COMMANDS = (train, export, run, demo)
+COMMANDS = (train, export, run, demo, bench)
 USER_ERRORS = (ValueError, FileNotFoundError)
 
 
