@@ -62,10 +62,16 @@ def test_first_outputs_are_silent_for_the_pipeline_delay() -> None:
 
 def test_spike_record_fills_a_sequence_without_graphs() -> None:
     record = SpikeRecord(5)
-    a = torch.ones(2, 3, 2, requires_grad=True) * 1.0
-    record.add(a, 0)
+    record.add(torch.ones(2, 3, 2, requires_grad=True) * 1.0, 0)
     record.add(torch.zeros(2, 3, 3), 2)
-    assert not record.spikes.requires_grad
+    assert record.spikes.dtype == torch.bool and not record.spikes.requires_grad
     assert record.spikes.shape == (2, 3, 5)
     assert record.spikes[..., :2].sum() == 12 and record.spikes[..., 2:].sum() == 0
 
+
+def test_spike_record_keeps_graded_values_exactly() -> None:
+    record = SpikeRecord(3)
+    record.add(torch.ones(1, 2, 1), 0)
+    record.add(torch.full((1, 2, 2), 0.5), 1)
+    assert record.spikes.dtype == torch.float32
+    assert record.spikes.tolist() == [[[1.0, 0.5, 0.5], [1.0, 0.5, 0.5]]]

@@ -51,7 +51,9 @@ class SpikeRecord:
     """Output spikes of a whole sequence, filled chunk by chunk, kept without autograd graphs.
 
     Preallocated on the first chunk, so recording is one copy per chunk and never holds
-    a reference to a chunk's graph.
+    a reference to a chunk's graph. Binary spikes are kept as ``torch.bool`` (a quarter
+    of float32: this record is the one thing an online method keeps that grows with T);
+    the first non-binary (graded) chunk turns the record to the output's dtype.
     """
 
     def __init__(self, num_steps: int) -> None:
@@ -60,12 +62,18 @@ class SpikeRecord:
 
     def add(self, output: torch.Tensor, start: int) -> None:
         """Store ``output`` [B, K, t] as steps [start, start + t)."""
+        output = output.detach()
+        binary = bool(((output == 0) | (output == 1)).all())
         if self._spikes is None:
-            self._spikes = output.new_zeros(*output.shape[:-1], self.num_steps)
-        self._spikes[..., start: start + output.shape[-1]] = output.detach()
+            dtype = torch.bool if binary else output.dtype
+            self._spikes = torch.zeros(*output.shape[:-1], self.num_steps, dtype=dtype, device=output.device)
+        elif self._spikes.dtype == torch.bool and not binary:
+            self._spikes = self._spikes.to(output.dtype)
+        self._spikes[..., start: start + output.shape[-1]] = output
 
     @property
     def spikes(self) -> torch.Tensor:
+        """[B, K, T]: bool if every step was binary, else the output's dtype."""
         if self._spikes is None:
             raise ValueError("no output recorded")
         return self._spikes
@@ -126,7 +134,11 @@ class Method(abc.ABC):
         loss_fn: SequenceLoss,
         optimizer: torch.optim.Optimizer,
     ) -> tuple[float, torch.Tensor]:
-        """Train on ``x`` [B, C, T]; return the mean loss and the output spikes [B, K, T] (detached)."""
+        """Train on ``x`` [B, C, T]; return the mean loss and the output spikes [B, K, T] (detached).
+
+        Online methods return binary spikes as ``torch.bool`` (see :class:`SpikeRecord`);
+        counts and :func:`~lava_fptt.models.network.predict` work on either.
+        """
 
     def state_dict(self) -> dict[str, Any]:
         """Method state to checkpoint (running means, dual variables...); none by default."""
