@@ -4,7 +4,8 @@
 
 Runs :mod:`lava_fptt.bench.memory` (each configuration in a fresh process) and writes
 ``benchmarks/results/memory.{json,md,png}``: peak resident memory growth and seconds of
-one training pass per method and T, ratios against BPTT measured in the same run, and
+one training pass per method and T (wall and CPU time), ratios against BPTT measured in
+the same run, and
 SpikingJelly 2.0's FPTT and SLTT side by side (skipped, with the reason, if it is not
 installed; see benchmarks/requirements.txt).
 """
@@ -35,13 +36,14 @@ def ratio(a: Optional[float], b: Optional[float]) -> str:
 def table(result: dict[str, Any]) -> str:
     """Markdown: one row per (algo, T), with ratios against BPTT at the same T."""
     rows = result["rows"]
-    lines = ["| method | T | peak memory (MB) | seconds | BPTT peak / peak | seconds / BPTT seconds |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| method | T | peak memory (MB) | seconds (wall) | seconds (CPU) | BPTT peak / peak | "
+             "CPU seconds / BPTT's |", "|---|---|---|---|---|---|---|"]
     for row in rows:
         bptt_peak = cell(rows, "bptt", row["steps"], "peak_mb")
-        bptt_time = cell(rows, "bptt", row["steps"], "seconds")
+        bptt_cpu = cell(rows, "bptt", row["steps"], "cpu_seconds")
         lines.append(f"| {row['algo']} | {row['steps']} | {row['peak_mb']:.1f} | {row['seconds']:.2f} | "
-                     f"{ratio(bptt_peak, row['peak_mb'])} | {ratio(row['seconds'], bptt_time)} |")
+                     f"{row['cpu_seconds']:.2f} | {ratio(bptt_peak, row['peak_mb'])} | "
+                     f"{ratio(row['cpu_seconds'], bptt_cpu)} |")
     return "\n".join(lines)
 
 
@@ -58,11 +60,12 @@ def summary(result: dict[str, Any]) -> list[str]:
     lines.append(f"BPTT peak / FPTT peak at T={high}: "
                  f"{ratio(cell(rows, 'bptt', high, 'peak_mb'), cell(rows, 'fptt', high, 'peak_mb'))}")
     for t in steps:
-        lines.append(f"T={t}: SLTT seconds / BPTT seconds = "
-                     f"{ratio(cell(rows, 'sltt', t, 'seconds'), cell(rows, 'bptt', t, 'seconds'))}; "
-                     f"ours / SpikingJelly seconds: FPTT "
-                     f"{ratio(cell(rows, 'fptt', t, 'seconds'), cell(rows, 'sj-fptt', t, 'seconds'))}, SLTT "
-                     f"{ratio(cell(rows, 'sltt', t, 'seconds'), cell(rows, 'sj-sltt', t, 'seconds'))}")
+        for key in ("cpu_seconds", "seconds"):
+            lines.append(f"T={t}, {key}: SLTT / BPTT = "
+                         f"{ratio(cell(rows, 'sltt', t, key), cell(rows, 'bptt', t, key))}; "
+                         f"ours / SpikingJelly: FPTT "
+                         f"{ratio(cell(rows, 'fptt', t, key), cell(rows, 'sj-fptt', t, key))}, SLTT "
+                         f"{ratio(cell(rows, 'sltt', t, key), cell(rows, 'sj-sltt', t, key))}")
     lines += [f"{s['algo']} skipped: {s['reason']}" for s in result["skipped"]]
     return lines
 
@@ -73,14 +76,14 @@ def plot(result: dict[str, Any], path: pathlib.Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_mem, ax_time) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax_mem, ax_time) = plt.subplots(1, 2, figsize=(11, 4))
     for algo in dict.fromkeys(r["algo"] for r in result["rows"]):
         rows = sorted((r for r in result["rows"] if r["algo"] == algo), key=lambda r: r["steps"])
         style = "--" if algo.startswith("sj-") else "-"
         ax_mem.plot([r["steps"] for r in rows], [r["peak_mb"] for r in rows], style, marker="o", label=algo)
-        ax_time.plot([r["steps"] for r in rows], [r["seconds"] for r in rows], style, marker="o", label=algo)
+        ax_time.plot([r["steps"] for r in rows], [r["cpu_seconds"] for r in rows], style, marker="o", label=algo)
     settings = result["settings"]
-    for ax, label in ((ax_mem, "peak memory growth (MB)"), (ax_time, "seconds per training pass")):
+    for ax, label in ((ax_mem, "peak memory growth (MB)"), (ax_time, "CPU seconds per training pass")):
         ax.set(xscale="log", yscale="log", xlabel="sequence length T", ylabel=label)
         ax.grid(True, which="both", alpha=0.3)
     ax_mem.legend(fontsize=8)

@@ -45,7 +45,7 @@ def measure(algo: str, steps: int, settings: Settings, timeout: Optional[float] 
 
 def run(algos: list[str], steps: list[int], settings: Settings = Settings(), repeats: int = 1,
         progress: bool = False) -> dict[str, Any]:
-    """Rows for every (algo, steps); with ``repeats`` > 1 the fastest time and the largest peak.
+    """Rows for every (algo, steps); with ``repeats`` > 1 the fastest times and the largest peak.
 
     Returns ``{"rows": [...], "skipped": [{"algo", "reason"}], "settings": {...}}``.
     """
@@ -63,10 +63,11 @@ def run(algos: list[str], steps: list[int], settings: Settings = Settings(), rep
                 continue
             tries = [measure(algo, t, settings) for _ in range(repeats)]
             row = {"algo": algo, "steps": t, "peak_mb": max(r["peak_mb"] for r in tries),
-                   "seconds": min(r["seconds"] for r in tries)}
+                   "seconds": min(r["seconds"] for r in tries), "cpu_seconds": min(r["cpu_seconds"] for r in tries)}
             rows.append(row)
             if progress:
-                print(f"{algo:>8} T={t:<5} peak {row['peak_mb']:8.1f} MB  {row['seconds']:8.2f} s", file=sys.stderr)
+                print(f"{algo:>8} T={t:<5} peak {row['peak_mb']:8.1f} MB  {row['seconds']:8.2f} s "
+                      f"(cpu {row['cpu_seconds']:.2f} s)", file=sys.stderr)
     return {"rows": rows, "skipped": skipped,
             "settings": {"sizes": list(settings.sizes), "batch": settings.batch, "threads": settings.threads,
                          "repeats": repeats, "params": settings.params}}
