@@ -32,9 +32,14 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 ALGOS = ["bptt", "tbptt", "sltt", "sltt-k", "fptt"]
 
 
+def encoding(args: argparse.Namespace) -> Encoding:
+    return Encoding("pixel") if args.encoding == "pixel" else Encoding("rate", steps=args.steps)
+
+
 def method_params(algo: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """Each method's hyperparameters for this comparison (defaults otherwise)."""
-    return {"tbptt": {"chunk": args.chunk}, "sltt-k": {"k": args.k, "seed": seed},
+    steps = load_dataset("digits", "test", encoding=encoding(args)).num_steps
+    return {"tbptt": {"chunk": args.chunk or max(1, steps // 4)}, "sltt-k": {"k": args.k or max(1, steps // 4), "seed": seed},
             "fptt": {"chunk": args.fptt_chunk}}.get(algo, {})
 
 
@@ -50,10 +55,6 @@ def lava_check(run_dir: pathlib.Path, samples: int) -> dict[str, Any]:
     return {"lava_samples": len(index), "spike_match": spike_match(lava.spikes, reference),
             "lava_accuracy": float((lava.spikes.sum(-1).argmax(-1) == labels).mean()),
             "torch_accuracy_same_samples": float((reference.sum(-1).argmax(-1) == labels).mean())}
-
-
-def encoding(args: argparse.Namespace) -> Encoding:
-    return Encoding("pixel") if args.encoding == "pixel" else Encoding("rate", steps=args.steps)
 
 
 def run_one(algo: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -110,9 +111,10 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--fptt-lr", type=float, help="FPTT's learning rate (it steps T/chunk times per batch)")
     parser.add_argument("--gain", type=float, default=8.0)
-    parser.add_argument("--chunk", type=int, default=16, help="tbptt chunk")
+    parser.add_argument("--chunk", type=int, help="tbptt chunk (default: T/4)")
     parser.add_argument("--fptt-chunk", type=int, default=1)
-    parser.add_argument("--k", type=int, default=16, help="sltt-k: steps with a backward per batch")
+    parser.add_argument("--k", type=int, help="sltt-k: steps with a backward per batch (default: T/4, as the "
+                                                 "paper's 4 of 20 and 2 of 6)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--lava-samples", type=int, default=100, help="0: skip the Lava check")
     parser.add_argument("--threads", type=int, default=1)

@@ -9,9 +9,8 @@ from ..models.network import MODELS, NetworkConfig
 from ..training import METHODS, TrainConfig, distributed, train
 from .common import add_data, add_json, encoding_from
 
-# CLI option -> the methods' keyword; only options given on the command line are passed.
-METHOD_OPTIONS = {"chunk": "chunk", "k": "k", "alpha": "alpha", "clip": "clip", "mse_weight": "mse_weight",
-                  "late_weighting": "late_weighting"}
+# Options passed to the method under the same name, and only when given on the command line.
+METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,8 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def method_params(args: argparse.Namespace) -> dict[str, Any]:
     """The method's hyperparameters given on the command line (stored in ``TrainConfig.algo_params``)."""
-    params = {key: getattr(args, option) for option, key in METHOD_OPTIONS.items()
-              if getattr(args, option, None) is not None}
+    params = {name: getattr(args, name) for name in METHOD_OPTIONS if getattr(args, name, None) is not None}
     if params.get("clip") == 0:
         params["clip"] = None
     if args.algo == "sltt-k":
