@@ -37,7 +37,11 @@ def prepare(algo: str, sizes: tuple[int, ...], params: dict[str, Any],
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     method = make_method(algo, **params)
     loss_fn = RateCrossEntropy(8.0, late_weighting=method.late_weighting)
-    return lambda: method.train_batch(model, x, y, loss_fn, optimizer) and None
+
+    def train_pass() -> None:
+        method.train_batch(model, x, y, loss_fn, optimizer)
+
+    return train_pass
 
 
 def measure(algo: str, steps: int, batch: int, sizes: tuple[int, ...], params: dict[str, Any],
