@@ -8,6 +8,12 @@ layer so that each layer starts the new sample from rest exactly when the sample
 first input reaches it. Output step k of a window then equals step k of the torch
 model (whose layers apply the same one-step delay), so the two can be compared spike
 for spike.
+
+Networks with LTC layers are aligned differently, because the LTC torch model has no
+delays (its neurons have a bias, so they are not at rest under zero input): each layer
+is reset exactly when the sample's first input reaches it, and each layer's steps are
+read from the window at its own pipeline depth (:func:`run_in_lava`). Their readout is
+graded: the result carries its ``u`` values, and the hidden layers' spikes.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lava_fptt.neurons.ltc import ONE
 from lava_fptt.runtime import lava_session, run_steps
 
 from .errors import NetworkFileError
@@ -27,11 +34,24 @@ PRECISIONS = {"fixed": "fixed_pt", "float": "floating_pt"}
 
 @dataclass(frozen=True)
 class LavaResult:
-    """Output spikes [N, outputs, steps] and the simulation speed."""
+    """What Lava produced, per sample and aligned with the torch model's steps.
 
-    spikes: np.ndarray
+    ``output`` [N, outputs, steps]: the output layer's spikes (0/1), or for a network
+    ending in an LTC readout its graded ``u`` in float units (the 24-bit integer / 4096
+    in fixed point, exact in float64). ``hidden``: spikes [N, size, steps] of every
+    hidden LTC layer (recorded for networks with LTC layers, else empty).
+    """
+
+    output: np.ndarray
     steps_per_s: float
     total_steps: int
+    graded: bool = False
+    hidden: tuple[np.ndarray, ...] = ()
+
+    @property
+    def spikes(self) -> np.ndarray:
+        """The output (name kept for spiking networks)."""
+        return self.output
 
 
 def run_config(precision: str) -> object:
@@ -54,14 +74,26 @@ def run_config(precision: str) -> object:
     return Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map=composites)
 
 
-def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed") -> LavaResult:
-    """Run ``inputs`` [N, channels, steps] (binary spikes) through the network in ``path``."""
+def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed",
+                record_hidden: bool = True) -> LavaResult:
+    """Run ``inputs`` [N, channels, steps] (binary spikes) through the network in ``path``.
+
+    ``record_hidden=False`` leaves out the sinks on the hidden LTC layers (one Lava
+    process each), e.g. to time the network alone.
+
+    Networks of CUBA layers follow the CUBA torch model (output step k of a window is
+    torch step k, module docstring). Networks with LTC layers follow the LTC torch model,
+    which has no delays: layer ``k`` (0-based) is reset at window step ``k + 1`` (Lava's
+    step ``k + 2``), exactly when the sample's first input reaches it through ``k + 1``
+    Dense synapses, and its step ``t`` appears at window step ``t + k + 1``; the readout
+    (layer ``L - 1``) thus fills the last ``steps`` steps of the window.
+    """
     from lava.proc.io.sink import RingBuffer as SpikeSink
     from lava.proc.io.source import RingBuffer as SpikeSource
 
     config = run_config(precision)
     summary = describe(path)
-    if inputs.ndim != 3 or inputs.shape[1] != summary.num_inputs:
+    if inputs.ndim != 3 or (summary.num_inputs is not None and inputs.shape[1] != summary.num_inputs):
         raise NetworkFileError(
             f"{summary.path}: the network takes {summary.num_inputs} input channels, "
             f"the data has {inputs.shape[1] if inputs.ndim == 3 else inputs.shape} "
@@ -74,18 +106,36 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     for i in range(num_samples):
         stream[:, i * window: i * window + steps] = inputs[i]
 
-    network = load_network(path, reset_interval=window, reset_offset=(1 - depth) % window)
+    ltc = summary.has_ltc
+    network = load_network(path, reset_interval=window, reset_offset=1 if ltc else (1 - depth) % window,
+                           precision=precision)
     source = SpikeSource(data=stream)
-    sink = SpikeSink(shape=network.out.shape, buffer=num_samples * window)
+    total = num_samples * window
+    sink = SpikeSink(shape=network.out.shape, buffer=total)
     source.s_out.connect(network.inp)
     network.out.connect(sink.a_in)
+    hidden_sinks = []
+    if ltc and record_hidden:
+        for layer in network.layers[:-1]:
+            hidden_sinks.append(SpikeSink(shape=layer.out.shape, buffer=total))
+            layer.out.connect(hidden_sinks[-1].a_in)
     with lava_session(network):
         start = time.perf_counter()
-        run_steps(network, num_samples * window, config)
+        run_steps(network, total, config)
         elapsed = time.perf_counter() - start
         recorded = sink.data.get()
-    windows = recorded.reshape(summary.num_outputs, num_samples, window).transpose(1, 0, 2)
-    return LavaResult(windows[..., :steps].astype(np.float32), num_samples * window / elapsed, num_samples * window)
+        hidden_recorded = [s.data.get() for s in hidden_sinks]
+
+    def per_sample(data: np.ndarray, first: int) -> np.ndarray:
+        windows = data.reshape(data.shape[0], num_samples, window).transpose(1, 0, 2)
+        return windows[..., first: first + steps]
+
+    graded = summary.graded_output
+    output = per_sample(recorded, depth if ltc else 0).astype(np.float64)
+    if graded and precision == "fixed":
+        output = output / ONE
+    hidden = tuple(per_sample(h, k + 1).astype(np.float32) for k, h in enumerate(hidden_recorded))
+    return LavaResult(output if graded else output.astype(np.float32), total / elapsed, total, graded, hidden)
 
 
 def spike_match(a: np.ndarray, b: np.ndarray) -> float:

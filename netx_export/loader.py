@@ -1,4 +1,9 @@
-"""Reading a netx HDF5 file back: validation, description, and the Lava processes."""
+"""Reading a netx HDF5 file back: validation, description, and the Lava processes.
+
+Files may hold CUBA layers (as lava-dl writes them) and LTC layers (our extension,
+``docs/netx_ltc_format.md``); :func:`load_network` builds either through
+:mod:`netx_export.builder`.
+"""
 from __future__ import annotations
 
 import json
@@ -6,7 +11,18 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from lava_fptt.blocks.ltc import NETX_NEURON_TYPES
+
 from .errors import NetworkFileError
+
+LTC_NEURONS = tuple(NETX_NEURON_TYPES.values())
+
+
+def neuron_type(group: Any) -> Optional[str]:
+    """``neuron/type`` of an h5py layer group, or None when the layer has no neuron."""
+    if "neuron" not in group or "type" not in group["neuron"]:
+        return None
+    return dataset_text(group["neuron"]["type"][()])
 
 
 @dataclass(frozen=True)
@@ -15,16 +31,28 @@ class NetworkSummary:
 
     path: pathlib.Path
     layer_types: tuple[str, ...]
-    num_inputs: int
+    num_inputs: Optional[int]
     num_outputs: int
     metadata: dict[str, Any]
+    neuron_types: tuple[Optional[str], ...] = ()
 
     @property
     def num_layers(self) -> int:
         return len(self.layer_types)
 
+    @property
+    def has_ltc(self) -> bool:
+        """True when a layer has an LTC or LTC_READOUT neuron (our format extension)."""
+        return any(t in LTC_NEURONS for t in self.neuron_types)
 
-def _text(value: Any) -> str:
+    @property
+    def graded_output(self) -> bool:
+        """True when the last layer sends graded values (the LTC readout's ``u``), not spikes."""
+        return bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"]
+
+
+def dataset_text(value: Any) -> str:
+    """A string read from a dataset: slayer writes an ``S10`` array of one, others a scalar."""
     if hasattr(value, "__len__") and not isinstance(value, (str, bytes)):
         value = value[0]
     return value.decode("ascii") if isinstance(value, bytes) else str(value)
@@ -48,35 +76,59 @@ def describe(path: str | pathlib.Path) -> NetworkSummary:
         names = sorted(layers, key=lambda n: int(n) if n.isdigit() else -1)
         if names != [str(i) for i in range(len(names))]:
             raise NetworkFileError(f"{path}: layers must be numbered 0..{len(names) - 1}, found {names}")
-        types, num_inputs, num_outputs = [], None, None
+        types, neurons, num_inputs, num_outputs = [], [], None, None
         for name in names:
             group = layers[name]
             if "type" not in group:
                 raise NetworkFileError(f"{path}: layer {name} has no 'type'")
-            kind = _text(group["type"][()])
+            kind = dataset_text(group["type"][()])
             types.append(kind)
-            if kind == "dense":
-                for key in ("weight", "inFeatures", "outFeatures", "neuron"):
-                    if key not in group:
-                        raise NetworkFileError(f"{path}: dense layer {name} has no '{key}'")
-                if num_inputs is None:
-                    num_inputs = int(group["inFeatures"][()])
-                num_outputs = int(group["outFeatures"][()])
-        if num_inputs is None:
-            raise NetworkFileError(f"{path}: no dense layer found; layer types are {types}")
+            neurons.append(neuron_type(group))
+            sizes = _layer_sizes(group, kind)
+            if sizes is None and kind in ("dense", "dense_rec"):
+                raise NetworkFileError(f"{path}: dense layer {name} has no 'weight'")
+            if sizes is not None:
+                if num_inputs is None and num_outputs is None:
+                    num_inputs = sizes[0]
+                num_outputs = sizes[1]
+        if num_outputs is None:
+            raise NetworkFileError(f"{path}: no layer with a known size; layer types are {types}")
         metadata = json.loads(f.attrs["config"]) if "config" in f.attrs else {}
-    return NetworkSummary(path, tuple(types), num_inputs, num_outputs, metadata)
+    return NetworkSummary(path, tuple(types), num_inputs, num_outputs, metadata, tuple(neurons))
+
+
+def _layer_sizes(group: Any, kind: str) -> Optional[tuple[Optional[int], int]]:
+    """(inputs, outputs) of a layer group: from the weights of dense layers, from ``shape``
+    for others (inputs unknown for a conv layer); None for layers without either."""
+    import numpy as np
+
+    if kind in ("dense", "dense_rec"):
+        if "weight" not in group:
+            return None
+        shape = group["weight"].shape
+        n_in = int(group["inFeatures"][()]) if "inFeatures" in group else int(shape[-1])
+        n_out = int(group["outFeatures"][()]) if "outFeatures" in group else int(shape[0])
+        return n_in, n_out
+    if "shape" not in group or kind == "flatten":
+        return None
+    size = int(np.prod(group["shape"][()]))
+    return (size if kind == "input" else None), size
 
 
 def load_network(
-    path: str | pathlib.Path, reset_interval: Optional[int] = None, reset_offset: int = 0
+    path: str | pathlib.Path, reset_interval: Optional[int] = None, reset_offset: int = 0,
+    precision: str = "fixed", num_layers: Optional[int] = None,
 ) -> Any:
-    """Build the network in ``path`` as Lava processes (a ``netx.hdf5.Network``).
+    """Build the network in ``path`` as Lava processes (a :class:`netx_export.builder.Network`).
 
-    With ``reset_interval`` every neuron's state is zeroed once per interval, layer by
-    layer one step apart (netx's own reset scheme), which lets samples run back to back.
+    CUBA (and other netx) layers are netx's own blocks, LTC layers ours; see
+    :mod:`netx_export.builder`. With ``reset_interval`` every neuron's state is zeroed
+    once per interval, layer by layer one step apart (netx's own reset scheme), which
+    lets samples run back to back. ``precision`` ('fixed' or 'float') is the arithmetic
+    of the LTC layers; ``num_layers`` builds only the first layers (as netx's argument).
     """
-    from lava.lib.dl import netx
+    from .builder import Network
 
     describe(path)
-    return netx.hdf5.Network(net_config=str(path), reset_interval=reset_interval, reset_offset=reset_offset)
+    return Network(path, num_layers=num_layers, reset_interval=reset_interval, reset_offset=reset_offset,
+                   precision=precision)

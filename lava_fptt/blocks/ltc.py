@@ -28,7 +28,7 @@ gives ``W_r s[t-1]`` in both.
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -51,6 +51,11 @@ from lava_fptt.neurons.ltc import (
     readout_step,
     readout_step_int,
 )
+
+NETX_NEURON_TYPES = {"spiking": "LTC", "readout": "LTC_READOUT"}
+"""``neuron/type`` of LTC layers in a netx HDF5 file (format: ``docs/netx_ltc_format.md``)."""
+READOUT_MESSAGE_BITS = 24
+"""The readout sends its 24-bit membrane ``u`` as a graded message."""
 
 QAT_DTYPE = torch.float64
 """Integers up to 2**40 occur inside a step; float64 holds them exactly."""
@@ -141,6 +146,34 @@ class _LiquidBlock(nn.Module):
         """The integer neuron parameters used in quantized mode, as int64 numpy arrays."""
         with torch.no_grad():
             return self._int_params(*(_to_int64(v) for v in self._qat_params()))
+
+    def export_hdf5(self, group: Any) -> None:
+        """Write this layer into the netx HDF5 group ``group`` (format: ``docs/netx_ltc_format.md``).
+
+        The layer is a netx ``dense`` (or ``dense_rec``) layer whose neuron is ``LTC`` or
+        ``LTC_READOUT``; weights and parameters are the integers of :meth:`integer_weights`
+        and :meth:`integer_params`, i.e. what quantized training computed with.
+        """
+        import h5py  # noqa: F401  (the group is an h5py object)
+
+        w, w_rec = self.integer_weights()
+        kind = "dense" if w_rec is None else "dense_rec"
+        group.create_dataset("type", (1,), "S10", [kind.encode("ascii")])
+        group.create_dataset("shape", data=np.array([self.out_features]))
+        group.create_dataset("inFeatures", data=self.in_features)
+        group.create_dataset("outFeatures", data=self.out_features)
+        group.create_dataset("weight", data=w.astype(np.int16))
+        if w_rec is not None:
+            group.create_dataset("weight_rec", data=w_rec.astype(np.int16))
+        group.create_dataset("weightExp", data=self.weight_exp)
+        spiking = self._int_params is LTCIntParams
+        neuron = group.create_group("neuron")
+        neuron.create_dataset("type", (1,), "S16",
+                              [NETX_NEURON_TYPES["spiking" if spiking else "readout"].encode("ascii")])
+        neuron.create_dataset("gradedSpike", data=not spiking)
+        neuron.create_dataset("messageBits", data=0 if spiking else READOUT_MESSAGE_BITS)
+        for name, value in self.integer_params()._asdict().items():
+            neuron.create_dataset(name, data=value.astype(np.int32))
 
     # ---------------------------------------------------------------- internals
     def _synapse(self, dtype: torch.dtype) -> Callable[[torch.Tensor, NamedTuple], torch.Tensor]:

@@ -11,6 +11,7 @@ from netx_export import describe
 from netx_export.inference import PRECISIONS, run_in_lava, spike_match
 
 from ..data import DEFAULT_ENCODINGS, Encoding, load_dataset
+from ..models.network import predict
 from ..training import load_run
 from .common import add_data, add_json
 
@@ -20,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             description="Build NETWORK as Lava processes and run test samples one after another "
                                         "in Lava's CPU simulation (fixed point by default). With --reference, "
                                         "also run the trained torch model on the same samples and compare "
-                                        "output spikes step by step.")
+                                        "output spikes step by step (LTC networks: hidden spikes and the "
+                                        "readout's graded values).")
     parser.add_argument("network", metavar="NETWORK", help="a netx HDF5 network file")
     add_data(parser)
     parser.add_argument("--samples", type=int, default=100, help="test samples to run (default: 100)")
@@ -50,14 +52,44 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     index = np.arange(min(args.samples, len(data)))
     inputs, labels = data.spikes(index), data.labels[index]
     lava = run_in_lava(args.network, inputs, args.precision)
-    predictions = lava.spikes.sum(-1).argmax(-1)
     result: dict[str, Any] = {"network": str(summary.path), "samples": len(index), "precision": args.precision,
-                              "accuracy": float((predictions == labels).mean()),
-                              "steps_per_s": lava.steps_per_s}
+                              "accuracy": accuracy(lava.output, labels), "steps_per_s": lava.steps_per_s}
     if args.reference:
         _, model, _ = load_run(args.reference)
-        reference = model.run(torch.from_numpy(inputs)).numpy()
-        result["reference_accuracy"] = float((reference.sum(-1).argmax(-1) == labels).mean())
-        result["spike_match"] = spike_match(lava.spikes, reference)
-        result["identical_samples"] = int(sum(np.array_equal(a, b) for a, b in zip(lava.spikes > 0, reference > 0)))
+        x = torch.from_numpy(inputs)
+        reference = model.run(x).numpy()
+        result["reference_accuracy"] = accuracy(reference, labels)
+        if lava.graded:
+            result.update(compare_ltc(lava, reference, [h.numpy() for h in model.hidden_spikes(x)]))
+        else:
+            result["spike_match"] = spike_match(lava.output, reference)
+            result["identical_samples"] = int(sum(np.array_equal(a, b) for a, b in zip(lava.output > 0, reference > 0)))
     return result
+
+
+def accuracy(output: np.ndarray, labels: np.ndarray) -> float:
+    """Accuracy with the model's own prediction rule (:func:`lava_fptt.models.network.predict`)."""
+    return float((predict(torch.from_numpy(np.asarray(output))).numpy() == labels).mean())
+
+
+def compare_ltc(lava: Any, readout: np.ndarray, hidden: list[np.ndarray]) -> dict[str, Any]:
+    """Lava against torch for a network ending in an LTC readout.
+
+    ``spike_match``: :func:`spike_match` over the spikes of all hidden LTC layers.
+    ``readout_match``: fraction of readout values ``u`` (every sample, neuron and step)
+    that are identical; ``readout_max_abs_diff`` the largest difference (float units).
+    ``identical_samples``: samples whose hidden spikes and readout values are all identical.
+    """
+    readout = readout.astype(np.float64)
+    same_readout = lava.output == readout
+    same_hidden = [(a > 0) == (b > 0) for a, b in zip(lava.hidden, hidden)]
+    identical = same_readout.all(axis=(1, 2))
+    for same in same_hidden:
+        identical &= same.all(axis=(1, 2))
+    empty = [np.zeros((len(readout), 0))]  # no hidden layer: nothing to differ
+    lava_spikes = np.concatenate([h.reshape(len(h), -1) for h in lava.hidden] + empty, axis=1)
+    torch_spikes = np.concatenate([h.reshape(len(h), -1) for h in hidden] + empty, axis=1)
+    return {"spike_match": spike_match(lava_spikes, torch_spikes),
+            "readout_match": float(same_readout.mean()),
+            "readout_max_abs_diff": float(np.abs(lava.output - readout).max()),
+            "identical_samples": int(identical.sum())}

@@ -18,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             description="Train a spiking network in lava-dl and write RUN_DIR with an atomically "
                                         "written checkpoint, config.json, metrics.json and training.png. "
                                         "Running again on the same RUN_DIR resumes after the last completed epoch.")
-    parser.add_argument("--model", choices=MODELS, default="cuba", help="neuron model (default: cuba)")
+    parser.add_argument("--model", choices=MODELS, default="cuba",
+                        help="neuron model: cuba (slayer CUBA layers) or ltc (LTC layers, graded readout); default cuba")
+    parser.add_argument("--recurrent", action="store_true", help="ltc: hidden layers with recurrent weights")
     parser.add_argument("--algo", choices=sorted(METHODS), default="bptt", help="training method (default: bptt)")
     add_data(parser)
     parser.add_argument("--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes (default: 128)")
@@ -67,9 +69,10 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
     probe = load_dataset(args.dataset, "test", args.data_dir, encoding)
     sizes = (probe.num_channels, *args.hidden, probe.num_classes)
     config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, encoding=encoding,
-                         network=NetworkConfig(sizes=sizes, model=args.model), algo=args.algo,
-                         algo_params=method_params(args), epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, loss_gain=getattr(args, "loss_gain", 8.0), seed=args.seed,
+                         network=NetworkConfig(sizes=sizes, model=args.model, recurrent=args.recurrent),
+                         algo=args.algo, algo_params=method_params(args), epochs=args.epochs,
+                         batch_size=args.batch_size, lr=args.lr, loss_gain=getattr(args, "loss_gain", 8.0),
+                         seed=args.seed,
                          train_limit=args.train_limit)
     result = train(config, args.out, progress=not args.no_progress)
     return result if rank == 0 else None

@@ -3,10 +3,17 @@
 The training engine sees a :class:`SpikingNetwork` through three calls: ``reset_state()``
 before a new batch of sequences, ``forward(x)`` on a chunk [batch, features, steps]
 continuing from the carried state, and ``detach_state()`` to cut the graph at a chunk
-boundary. Prediction is the output neuron with the most spikes over the sequence, the
-same rule the Lava run applies to the spikes Lava produces.
+boundary. Prediction is the output neuron with the largest sum of its output over the
+sequence, the same rule the Lava run applies to what Lava produces: for CUBA the output
+is spikes (the most spikes wins), for LTC it is the graded readout ``u`` (the largest
+time integral of the readout wins); see :mod:`lava_fptt.models.ltc`.
 
-Each Lava ``Dense`` delays its input by one step, so an L-layer network in Lava answers
+``SpikingNetwork(config)`` builds the network ``config.model`` names: a stack of slayer
+CUBA layers here, or an :class:`~lava_fptt.models.ltc.LTCNetwork` for ``model='ltc'``
+(constructing ``SpikingNetwork`` with an LTC config returns that subclass).
+
+For CUBA networks: each Lava ``Dense`` delays its input by one step, so an L-layer
+network in Lava answers
 step t with what the input did at step t - L. The torch network reproduces that with
 one L-step delay at its input instead of one step per layer. The two are the same
 function: every layer is causal and time-invariant and stays at rest under zero input
@@ -26,7 +33,7 @@ import torch
 
 from .cuba import CubaDense, CubaParams, delay_steps
 
-MODELS = ("cuba",)
+MODELS = ("cuba", "ltc")
 
 
 @dataclass(frozen=True)
@@ -37,10 +44,18 @@ class NetworkConfig:
     model: str = "cuba"
     cuba: CubaParams = field(default_factory=CubaParams)
     weight_scale: float = 2.0
+    recurrent: bool = False
+    """LTC only: hidden layers with recurrent weights (``LTCRecurrent``)."""
+    quantized: bool = True
+    """LTC only: quantization-aware training in the deployed integer arithmetic."""
+    weight_exp: int = 0
+    """LTC only: shared exponent of every deployed ``Dense`` (weights reach 4 * 2**weight_exp)."""
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        if self.model != "ltc" and self.recurrent:
+            raise ValueError(f"recurrent layers are available for model 'ltc' only, not {self.model!r}")
         if len(self.sizes) < 2 or any(int(s) < 1 for s in self.sizes):
             raise ValueError(f"sizes needs an input and at least one layer, all >= 1; got {self.sizes}")
 
@@ -57,6 +72,14 @@ class NetworkConfig:
 
 class SpikingNetwork(torch.nn.Module):
     """A stack of layers; each carries its own state between chunks."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "SpikingNetwork":
+        config = args[0] if args else kwargs.get("config")
+        if cls is SpikingNetwork and getattr(config, "model", None) == "ltc":
+            from .ltc import LTCNetwork
+
+            return super().__new__(LTCNetwork)
+        return super().__new__(cls)
 
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__()
@@ -114,6 +137,12 @@ class SpikingNetwork(torch.nn.Module):
                 layer.export_hdf5(layers.create_group(str(index)))
 
 
-def predict(output_spikes: torch.Tensor) -> torch.Tensor:
-    """Class of each sample: the output neuron with most spikes (lowest index on ties)."""
-    return output_spikes.sum(dim=-1).argmax(dim=-1)
+def predict(output: torch.Tensor) -> torch.Tensor:
+    """Class of each sample: the output with the largest sum over time (lowest index on ties).
+
+    For spikes that is the neuron with most spikes; for the LTC readout the one with the
+    largest time integral of ``u``. The sum runs in float64, where it is exact for both
+    (readout values are integers / 4096), so the same argmax comes out as from Lava's
+    integer outputs.
+    """
+    return output.to(torch.float64).sum(dim=-1).argmax(dim=-1)

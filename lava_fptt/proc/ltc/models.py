@@ -1,6 +1,8 @@
 """ProcessModels of :class:`LTC` and :class:`LTCReadout`: floating point and bit-accurate fixed point.
 
-All four models run the same loop body (:class:`_StepModel`): read ``a_in``, call the
+All four models run the same loop body (:class:`_StepModel`): zero the state when a
+periodic reset is due (``reset_interval``/``reset_offset``, as Lava's ``LIFReset``), add
+``a_rec`` to ``a_in`` except at a reset step, call the
 step function of :mod:`lava_fptt.neurons.ltc` on the whole population at once, store
 the new state in the Vars and send the output. The fixed-point models call the
 integer step with ``int64`` numpy arrays, i.e. the very function that training runs
@@ -61,8 +63,19 @@ class _StepModel(PyLoihiProcessModel):
     state_type: type[NamedTuple]
     dtype: type
 
+    def __init__(self, proc_params: Any) -> None:
+        super().__init__(proc_params)
+        interval = proc_params["reset_interval"]
+        self._reset = None if interval is None else (interval, proc_params["reset_offset"] % interval)
+
     def run_spk(self) -> None:
         x = self.a_in.recv().astype(self.dtype)
+        recurrent = self.a_rec.recv().astype(self.dtype)
+        if self._reset is not None and self.time_step % self._reset[0] == self._reset[1]:
+            for field in self.state_type._fields:
+                getattr(self, field)[:] = 0
+        else:  # at a reset the recurrent input still carries the previous sample's last spikes
+            x = x + recurrent
         state = self.state_type(*(getattr(self, f).astype(self.dtype) for f in self.state_type._fields))
         params = self.param_type(*(getattr(self, f).astype(self.dtype) for f in self.param_type._fields))
         out, new_state = self.step(x, state, params)
@@ -79,6 +92,7 @@ class PyLTCModelFloat(_StepModel):
     """LTC neurons in floating point (:func:`ltc_step`)."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_rec: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, bool, precision=1)
     mem_gate_i: np.ndarray = _FLOAT
     mem_gate_u: np.ndarray = _FLOAT
@@ -106,6 +120,7 @@ class PyLTCModelFixed(_StepModel):
     """LTC neurons in the integer form (:func:`ltc_step_int`), bit-exact with training."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_rec: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, bool, precision=1)
     mem_gate_i: np.ndarray = _int_var("mem_gate_i")
     mem_gate_u: np.ndarray = _int_var("mem_gate_u")
@@ -134,6 +149,7 @@ class PyLTCReadoutModelFloat(_StepModel):
     """Liquid leaky integrators in floating point (:func:`readout_step`); sends ``u``."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_rec: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     mem_gate_i: np.ndarray = _FLOAT
     mem_gate_u: np.ndarray = _FLOAT
@@ -155,6 +171,7 @@ class PyLTCReadoutModelFixed(_StepModel):
     as a 24-bit graded value."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_rec: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
     mem_gate_i: np.ndarray = _int_var("mem_gate_i")
     mem_gate_u: np.ndarray = _int_var("mem_gate_u")

@@ -15,6 +15,18 @@ name, so ``proc.u.get()`` reads the membrane and a ``Monitor`` can probe any of 
 The gates read the neuron's own previous ``u`` and ``b``, which are Vars of the
 process: no extra ports.
 
+Periodic reset (``reset_interval``, ``reset_offset``), with the semantics of Lava's
+``LIFReset``: at every time step ``t`` (Lava counts from 1) with
+``t % reset_interval == reset_offset % reset_interval`` the state (``u``, ``b``, ``s``;
+the readout's ``u``) is set to zero before that step's update. netx staggers these
+offsets by one step per layer so that samples can run back to back.
+
+Recurrent input goes to ``a_rec`` (``a_in`` would do for the arithmetic: both are summed).
+The separate port makes the reset exact for recurrent layers: at a reset step a
+recurrent ``Dense`` still delivers ``W_r s`` of the step before, i.e. of the previous
+sample, whereas a fresh start has ``s[-1] = 0``; the model discards ``a_rec`` at reset
+steps. An unconnected ``a_rec`` contributes zero.
+
 Input ``a_in`` is the synaptic sum of the step, e.g. from a Lava ``Dense``; with
 integer parameters it is in weight units (64 stands for 1.0, the scale slayer's CUBA
 exports weights at, with ``weight_exp = 0``), and the neuron shifts it ``<< 6`` into
@@ -45,7 +57,7 @@ from lava_fptt.neurons.ltc import (
 
 
 class _LiquidProcess(AbstractProcess):
-    """Common construction: one Var per parameter and state field, ports ``a_in``/``s_out``."""
+    """Common construction: one Var per parameter and state field, ports ``a_in``/``a_rec``/``s_out``."""
 
     _float_params: type[NamedTuple]
     _int_params: type[NamedTuple]
@@ -57,15 +69,20 @@ class _LiquidProcess(AbstractProcess):
         shape: tuple[int, ...],
         params: NamedTuple,
         state: NamedTuple | None = None,
+        reset_interval: int | None = None,
+        reset_offset: int = 0,
         name: str | None = None,
         log_config: LogConfig | None = None,
     ) -> None:
         fixed_point = isinstance(params, self._int_params)
         # Lava's AbstractProcess.__del__ expects a finished base __init__: checks come after it.
-        super().__init__(shape=shape, fixed_point=fixed_point, name=name, log_config=log_config)
+        super().__init__(shape=shape, fixed_point=fixed_point, reset_interval=reset_interval,
+                         reset_offset=reset_offset, name=name, log_config=log_config)
         if not isinstance(params, (self._float_params, self._int_params)):
             raise TypeError(f"{type(self).__name__} params must be {self._float_params.__name__} "
                             f"or {self._int_params.__name__}, got {type(params).__name__}")
+        if reset_interval is not None and reset_interval < 1:
+            raise ValueError(f"reset_interval must be >= 1 (or None for no reset), got {reset_interval}")
         params = type(params)(*(_broadcast(v, shape, fixed_point) for v in params))
         if state is None:
             state = self._state(*(np.zeros(shape, np.int64) for _ in self._state._fields))
@@ -74,9 +91,16 @@ class _LiquidProcess(AbstractProcess):
             check_params(params)
             check_state(state)
         self.a_in = InPort(shape=shape)
+        self.a_rec = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         for field, value in (*params._asdict().items(), *state._asdict().items()):
             setattr(self, field, Var(shape=shape, init=value))
+
+    @property
+    def reset(self) -> tuple[int, int] | None:
+        """``(interval, offset)`` of the periodic state reset, or None."""
+        interval = self.proc_params["reset_interval"]
+        return None if interval is None else (interval, self.proc_params["reset_offset"] % interval)
 
     @property
     def fixed_point(self) -> bool:
@@ -104,8 +128,12 @@ class LTC(_LiquidProcess):
         scalars broadcast to ``shape``.
     state : LTCState, optional
         Initial ``u``, ``b`` and previous spikes ``s``; zero by default.
+    reset_interval, reset_offset : int, optional
+        Zero the state at steps ``t`` with ``t % reset_interval == reset_offset``
+        (as Lava's ``LIFReset``); no reset when ``reset_interval`` is None (default).
 
-    Ports: ``a_in`` (synaptic input), ``s_out`` (binary spikes).
+    Ports: ``a_in`` (synaptic input), ``a_rec`` (recurrent synaptic input, discarded at
+    reset steps), ``s_out`` (binary spikes).
     Vars: the fields of the parameter tuple and ``u``, ``b``, ``s``.
     """
 

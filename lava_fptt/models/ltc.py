@@ -1,0 +1,83 @@
+"""Networks of LTC layers: spiking liquid-time-constant hidden layers and a non-spiking readout.
+
+``NetworkConfig(model='ltc', sizes=(C, H1, ..., K), recurrent=...)`` builds one
+``LTCDense`` (or, with ``recurrent=True``, ``LTCRecurrent``) per hidden size and an
+``LTCReadout`` of ``K`` liquid leaky integrators (:mod:`lava_fptt.blocks.ltc`).
+
+Output and classification. The network's output at step ``t`` is the readout's graded
+membrane ``u[t]`` (in float units; in quantized training the deployed integer / 4096).
+The class of a sequence is the readout with the largest sum of ``u`` over the steps,
+i.e. the largest time integral of the readout. The training loss is the engine's
+:class:`~lava_fptt.training.engine.RateCrossEntropy` unchanged: cross-entropy of
+``gain * mean(u over the steps seen)``, so on a whole sequence the loss's logits are
+the very quantity whose argmax is the prediction, and on a chunk (down to one step, as
+online methods use) the same loss over that chunk's steps. The Lava run computes the
+prediction from the integer ``u`` the readout sends each step (``lava-fptt run``).
+
+Time alignment. Unlike the CUBA stack, no delay is applied in torch: the output at step
+``t`` depends on the input up to step ``t``. (The LTC neurons have a bias and adapt,
+so they do not stay at rest under zero input and a delay would not commute with them.)
+In Lava every ``Dense`` delays by one step; the Lava run compensates by resetting layer
+``k`` exactly when the sample's first input reaches it and reading the readout ``L``
+steps later (:mod:`netx_export.inference`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import h5py
+import torch
+
+from lava_fptt.blocks.ltc import LTCDense, LTCReadout, LTCRecurrent
+
+from .network import NetworkConfig, SpikingNetwork
+
+
+class LTCNetwork(SpikingNetwork):
+    """LTC hidden layers ending in a graded readout; the engine interface of :class:`SpikingNetwork`."""
+
+    def __init__(self, config: NetworkConfig) -> None:
+        torch.nn.Module.__init__(self)
+        if config.model != "ltc":
+            raise ValueError(f"LTCNetwork needs model 'ltc', got {config.model!r}")
+        self.config = config
+        sizes = config.sizes
+        hidden = LTCRecurrent if config.recurrent else LTCDense
+        options: dict[str, Any] = {"quantized": config.quantized, "weight_exp": config.weight_exp}
+        layers: list[torch.nn.Module] = [hidden(sizes[i], sizes[i + 1], **options) for i in range(len(sizes) - 2)]
+        layers.append(LTCReadout(sizes[-2], sizes[-1], **options))
+        self.layers = torch.nn.ModuleList(layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [B, C, t]`` (binary spikes) -> readout ``u [B, K, t]``, continuing from the carried state."""
+        if x.dim() != 3 or x.shape[1] != self.num_inputs:
+            raise ValueError(f"expected input [batch, {self.num_inputs}, steps], got {tuple(x.shape)}")
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def reset_state(self) -> None:
+        for layer in self.layers:
+            layer.reset_state()
+
+    def detach_state(self) -> None:
+        for layer in self.layers:
+            layer.detach_state()
+
+    @torch.no_grad()
+    def hidden_spikes(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Spikes of every hidden layer for whole sequences from rest: one ``[B, H, T]`` per layer."""
+        self.reset_state()
+        out = []
+        for layer in self.layers[:-1]:
+            x = layer(x)
+            out.append(x)
+        self.reset_state()
+        return out
+
+    def export_hdf5(self, path: str) -> None:
+        """Write the netx HDF5 file with LTC layers (format: ``docs/netx_ltc_format.md``)."""
+        with h5py.File(path, "w") as f:
+            layers = f.create_group("layer")
+            for index, layer in enumerate(self.layers):
+                layer.export_hdf5(layers.create_group(str(index)))

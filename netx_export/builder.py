@@ -1,0 +1,252 @@
+"""Building a netx HDF5 network, CUBA and LTC layers mixed, as Lava processes.
+
+:class:`Network` walks the file's ``layer/0 ... layer/n-1`` groups in order and makes
+one Lava block per layer:
+
+- layers whose neuron is one of netx's own (CUBA/LOIHI, SDNN, RF) are made by netx's
+  layer constructors (``netx.hdf5.Network.create_input``, ``create_conv``,
+  ``create_dense``), so they are exactly the blocks plain netx builds;
+- ``dense``/``dense_rec`` layers whose ``neuron/type`` is ``LTC`` or ``LTC_READOUT``
+  (``docs/netx_ltc_format.md``) become an :class:`LTCLayer`: a Lava ``Dense`` (plus a
+  recurrent ``Dense`` from the layer back to itself, into the neuron's ``a_rec``) feeding our
+  :class:`~lava_fptt.proc.ltc.LTC` or :class:`~lava_fptt.proc.ltc.LTCReadout` process.
+
+Blocks are chained output to input (a ``flatten`` layer reshapes the previous block's
+output as netx does). The network process exposes ``inp``, ``out`` and ``layers``, like
+``netx.hdf5.Network``; ``out_message_bits`` says whether ``out`` carries binary
+spikes (0) or graded values (24 for the LTC readout's ``u``).
+
+Per-sample reset follows netx's scheme for every layer kind: with ``reset_interval``
+set, created layer ``k`` (counting from 0) zeroes its neuron state at the Lava time
+steps ``t`` with ``t % reset_interval == (reset_offset + 1 + k) % reset_interval``.
+"""
+from __future__ import annotations
+
+import pathlib
+from typing import Any, Optional
+
+import numpy as np
+
+from lava.magma.core.decorator import implements
+from lava.magma.core.model.sub.model import AbstractSubProcessModel
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from lava_fptt.blocks.ltc import NETX_NEURON_TYPES, READOUT_MESSAGE_BITS
+from lava_fptt.neurons.dense import WEIGHT_EXP_WIDTH, WEIGHT_SCALE, WEIGHT_WIDTH
+from lava_fptt.neurons.fixed_point import check_fits
+from lava_fptt.neurons.ltc import LTCIntParams, ReadoutIntParams, dequantize
+
+from .errors import NetworkFileError
+from .loader import dataset_text, neuron_type
+
+LTC_NEURONS = {NETX_NEURON_TYPES["spiking"]: LTCIntParams, NETX_NEURON_TYPES["readout"]: ReadoutIntParams}
+"""``neuron/type`` of the layers this module builds itself, and their integer parameter tuple."""
+PRECISIONS = ("fixed", "float")
+
+
+class LTCLayer(AbstractProcess):
+    """One LTC layer of a network file: ``Dense`` (+ recurrent ``Dense``) into LTC neurons.
+
+    Parameters
+    ----------
+    weight, weight_rec : np.ndarray
+        Dense integers ``[out, in]`` and ``[out, out]`` (None: feed-forward only).
+    weight_exp : int
+        Shared exponent of both Dense synapses.
+    params : LTCIntParams or ReadoutIntParams
+        Integer neuron parameters; the type decides spiking LTC or graded readout.
+    precision : 'fixed' or 'float'
+        'fixed' builds the integer processes (run with ``select_tag='fixed_pt'``);
+        'float' builds float ones with the values the integers stand for.
+    reset_interval, reset_offset, input_message_bits :
+        As for netx blocks.
+
+    Ports ``inp``, ``out``; sub-processes ``synapse``, ``synapse_rec`` (or None), ``neuron``.
+    """
+
+    def __init__(self, *, weight: np.ndarray, weight_rec: Optional[np.ndarray], weight_exp: int,
+                 params: LTCIntParams | ReadoutIntParams, precision: str = "fixed",
+                 reset_interval: Optional[int] = None, reset_offset: int = 0,
+                 input_message_bits: int = 0, name: Optional[str] = None) -> None:
+        from lava.proc.dense.process import Dense
+
+        from lava_fptt.proc.ltc import LTC, LTCReadout
+
+        super().__init__(name=name)
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        out_features, in_features = weight.shape
+        self.shape = (out_features,)
+        self.readout = isinstance(params, ReadoutIntParams)
+        self.input_message_bits = input_message_bits
+        self.output_message_bits = READOUT_MESSAGE_BITS if self.readout else 0
+
+        def synapse(w: np.ndarray, message_bits: int) -> Dense:
+            if precision == "fixed":
+                return Dense(weights=w, weight_exp=weight_exp, num_weight_bits=8, num_message_bits=message_bits)
+            return Dense(weights=w * (2.0 ** weight_exp / WEIGHT_SCALE), num_message_bits=message_bits)
+
+        neuron_params = params if precision == "fixed" else dequantize(params)
+        self.synapse = synapse(weight, input_message_bits)
+        self.neuron = (LTCReadout if self.readout else LTC)(
+            shape=self.shape, params=neuron_params, reset_interval=reset_interval, reset_offset=reset_offset)
+        self.synapse_rec = None if weight_rec is None else synapse(weight_rec, 0)
+        self.inp = InPort(shape=(in_features,))
+        self.out = OutPort(shape=self.shape)
+        self.inp.connect(self.synapse.s_in)
+        self.synapse.a_out.connect(self.neuron.a_in)
+        if self.synapse_rec is not None:
+            self.neuron.s_out.connect(self.synapse_rec.s_in)
+            self.synapse_rec.a_out.connect(self.neuron.a_rec)
+        self.neuron.s_out.connect(self.out)
+
+
+@implements(proc=LTCLayer, protocol=LoihiProtocol)
+class LTCLayerModel(AbstractSubProcessModel):
+    """The layer is its sub-processes, created and connected by the process itself."""
+
+    def __init__(self, _: AbstractProcess) -> None:
+        pass
+
+
+def ltc_layer(group: Any, path: pathlib.Path, index: int, precision: str, reset_interval: Optional[int],
+              reset_offset: int, input_message_bits: int) -> LTCLayer:
+    """An :class:`LTCLayer` from an h5py layer group written in the LTC format."""
+    kind = dataset_text(group["type"][()])
+    where = f"{path}: layer {index}"
+    if kind not in ("dense", "dense_rec"):
+        raise NetworkFileError(f"{where}: LTC neurons need a 'dense' or 'dense_rec' layer, found {kind!r}")
+    param_type = LTC_NEURONS[neuron_type(group)]
+    missing = [k for k in ("weight", "weightExp") if k not in group]
+    missing += [f"neuron/{f}" for f in param_type._fields if f not in group["neuron"]]
+    if kind == "dense_rec" and "weight_rec" not in group:
+        missing.append("weight_rec")
+    if missing:
+        raise NetworkFileError(f"{where}: LTC layer lacks {', '.join(missing)}")
+    weight = np.asarray(group["weight"][()], dtype=np.int64)
+    weight_rec = np.asarray(group["weight_rec"][()], dtype=np.int64) if kind == "dense_rec" else None
+    weight_exp = int(group["weightExp"][()])
+    out_features = weight.shape[0]
+    try:
+        check_fits("Dense parameter", "weightExp", weight_exp, WEIGHT_EXP_WIDTH)
+        check_fits("Dense parameter", "weight", weight, WEIGHT_WIDTH)
+        if weight_rec is not None:
+            check_fits("Dense parameter", "weight_rec", weight_rec, WEIGHT_WIDTH)
+            if weight_rec.shape != (out_features, out_features):
+                raise ValueError(f"weight_rec has shape {weight_rec.shape}, needs {(out_features, out_features)}")
+        params = param_type(*(np.asarray(group[f"neuron/{f}"][()], dtype=np.int64) for f in param_type._fields))
+        bad = [f for f, v in params._asdict().items() if v.shape != (out_features,)]
+        if bad:
+            raise ValueError(f"neuron parameters {bad} are not one value per neuron ({out_features})")
+        return LTCLayer(weight=weight, weight_rec=weight_rec, weight_exp=weight_exp, params=params,
+                        precision=precision, reset_interval=reset_interval, reset_offset=reset_offset,
+                        input_message_bits=input_message_bits)
+    except ValueError as err:
+        raise NetworkFileError(f"{where}: {err}") from None
+
+
+class Network(AbstractProcess):
+    """The network of a netx HDF5 file as Lava processes; CUBA and LTC layers may be mixed.
+
+    Parameters
+    ----------
+    net_config : str or path
+        The network file.
+    num_layers : int, optional
+        Build only the first ``num_layers`` layer groups (as netx's argument).
+    reset_interval, reset_offset : int
+        Per-sample reset, netx's scheme (module docstring); None: no reset.
+    precision : 'fixed' or 'float'
+        Arithmetic of the LTC layers (CUBA blocks choose theirs from the run config).
+    input_message_bits : int
+        Bits of the input messages (0: binary spikes).
+
+    Attributes: ``layers`` (the blocks in order), ``inp``, ``out``, ``in_layer``,
+    ``out_layer``, ``out_message_bits``.
+    """
+
+    def __init__(self, net_config: str | pathlib.Path, num_layers: Optional[int] = None,
+                 reset_interval: Optional[int] = None, reset_offset: int = 0, precision: str = "fixed",
+                 input_message_bits: int = 0) -> None:
+        super().__init__(net_config=str(net_config), num_layers=num_layers, input_message_bits=input_message_bits)
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.filename = str(net_config)
+        self.layers = _build(pathlib.Path(net_config), num_layers, reset_interval, reset_offset, precision,
+                             input_message_bits)
+        if not self.layers:
+            raise NetworkFileError(f"{net_config}: no layer to build")
+        self.in_layer, self.out_layer = self.layers[0], self.layers[-1]
+        self.inp = InPort(shape=self.in_layer.inp.shape)
+        self.out = OutPort(shape=self.out_layer.out.shape)
+        self.inp.connect(self.in_layer.inp)
+        self.out_layer.out.connect(self.out)
+        self.out_message_bits = int(self.out_layer.output_message_bits)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+
+@implements(proc=Network, protocol=LoihiProtocol)
+class NetworkModel(AbstractSubProcessModel):
+    """The network is its blocks, created and connected by the process itself."""
+
+    def __init__(self, _: AbstractProcess) -> None:
+        pass
+
+
+def _build(path: pathlib.Path, num_layers: Optional[int], reset_interval: Optional[int], reset_offset: int,
+           precision: str, input_message_bits: int) -> list[AbstractProcess]:
+    """The blocks of the file in order, chained output to input."""
+    import h5py
+    from lava.lib.dl import netx
+    from lava.lib.dl.netx.utils import NetDict
+
+    creators = netx.hdf5.Network
+    config = NetDict(str(path))
+    layers: list[AbstractProcess] = []
+    input_shape: Optional[tuple[int, ...]] = None
+    flatten_next = False
+    offset = reset_offset + 1  # Lava's time steps count from 1, as in netx
+    resets = {"reset_interval": reset_interval}
+    with h5py.File(path, "r") as f:
+        groups = f["layer"]
+        count = len(groups) if num_layers is None else min(num_layers, len(groups))
+        for index in range(count):
+            group, layer_config = groups[str(index)], config["layer"][index]
+            kind = dataset_text(group["type"][()])
+            neuron = neuron_type(group)
+            if neuron in LTC_NEURONS:
+                block = ltc_layer(group, path, index, precision, reset_interval, offset, input_message_bits)
+            elif kind == "input":
+                if neuron is None:  # a shape declaration only
+                    input_shape = tuple(int(v) for v in group["shape"][()][::-1])
+                    continue
+                block, _ = creators.create_input(layer_config, reset_offset=offset, **resets)
+            elif kind == "conv":
+                shape = layers[-1].shape if layers else input_shape
+                if shape is None:
+                    raise NetworkFileError(f"{path}: layer {index} is a conv layer with no known input shape")
+                block, _ = creators.create_conv(layer_config, input_shape=shape, input_message_bits=input_message_bits,
+                                                reset_offset=offset, **resets)
+            elif kind == "flatten":
+                flatten_next = True
+                continue
+            elif kind in ("dense", "dense_rec"):
+                block, _ = creators.create_dense(layer_config, input_message_bits=input_message_bits,
+                                                 reset_offset=offset, rec=kind == "dense_rec", **resets)
+            else:
+                raise NetworkFileError(f"{path}: layer {index} has type {kind!r}, which cannot be built "
+                                       "(netx does not implement it either); build fewer layers with num_layers")
+            if layers:
+                source = layers[-1].out
+                if flatten_next:
+                    source = source.transpose([2, 1, 0]).flatten()
+                source.connect(block.inp)
+            flatten_next = False
+            layers.append(block)
+            offset += 1
+            input_message_bits = block.output_message_bits
+    return layers
