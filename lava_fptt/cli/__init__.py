@@ -13,9 +13,9 @@ import sys
 import warnings
 from typing import Any, Optional, Sequence
 
-from . import demo, export, learn, run, train
+from . import bench, demo, export, learn, run, train
 
-COMMANDS = (train, export, run, learn, demo)
+COMMANDS = (train, export, run, learn, demo, bench)
 USER_ERRORS = (ValueError, FileNotFoundError)
 
 
@@ -53,6 +53,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(json.dumps({"error": message}))
         print(f"lava-fptt {args.command}: error: {message}", file=sys.stderr)
         return 2
+    if result is None:  # a non-leading process of a data-parallel run: rank 0 reports
+        return 0
     if args.json:
         print(json.dumps(result))
     else:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Optional
 
 from ..data import load_dataset
 from ..models.network import MODELS, NetworkConfig
-from ..training import METHODS, TrainConfig, train
+from ..training import METHODS, TrainConfig, distributed, train
 from .common import add_data, add_json, encoding_from
+
+# Options passed to the method under the same name, and only when given on the command line.
+METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,20 +31,51 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 3e-3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--train-limit", type=int, help="use only the first N training samples per epoch")
+    parser.add_argument("--loss-gain", type=float, default=8.0,
+                        help="cross-entropy logits = gain x output: spike rate (CUBA) or readout at the last step (LTC); default 8")
+    group = parser.add_argument_group("method options (passed only when given; defaults are the method's)")
+    group.add_argument("--chunk", type=int, help="tbptt, fptt: steps per chunk (defaults: tbptt 16, fptt 1)")
+    group.add_argument("--k", type=int, help="sltt-k: steps with a backward pass per batch (default: 4)")
+    group.add_argument("--alpha", type=float, help="fptt: regularizer strength alpha (default: 0.1)")
+    group.add_argument("--clip", type=float, help="fptt: gradient norm clip, 0 for none (default: 1)")
+    group.add_argument("--mse-weight", type=float, help="sltt, sltt-k: weight of the MSE term (default: 0.05)")
+    group.add_argument("--late-weighting", action=argparse.BooleanOptionalAction,
+                       help="weight a chunk's loss by t/T (default: on for fptt, off otherwise)")
+    parser.add_argument("--ddp", action="store_true",
+                        help="data-parallel training; launch with torchrun --nproc_per_node N -m lava_fptt.cli train --ddp")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create or resume")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_json(parser)
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def method_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The method's hyperparameters given on the command line (stored in ``TrainConfig.algo_params``)."""
+    params = {name: getattr(args, name) for name in METHOD_OPTIONS if getattr(args, name, None) is not None}
+    if params.get("clip") == 0:
+        params["clip"] = None
+    if args.algo == "sltt-k":
+        params["seed"] = args.seed
+    return params
+
+
+def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
+    """Train; under ``--ddp`` only rank 0 returns a result (the others print nothing)."""
+    if getattr(args, "ddp", False):
+        rank, _ = distributed.init()
+    elif distributed.launched_by_torchrun():
+        raise ValueError("launched by torchrun with several processes: add --ddp (else they would share RUN_DIR)")
+    else:
+        rank = 0
     encoding = encoding_from(args)
     probe = load_dataset(args.dataset, "test", args.data_dir, encoding)
     sizes = (probe.num_channels, *args.hidden, probe.num_classes)
     config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, encoding=encoding,
                          network=NetworkConfig(sizes=sizes, model=args.model, recurrent=getattr(args, "recurrent", False),
                                                reset_frac=getattr(args, "reset_frac", 0.0)),
-                         algo=args.algo,
-                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                         algo=args.algo, algo_params=method_params(args), epochs=args.epochs,
+                         batch_size=args.batch_size, lr=args.lr, loss_gain=getattr(args, "loss_gain", 8.0),
+                         seed=args.seed,
                          train_limit=args.train_limit)
-    return train(config, args.out, progress=not args.no_progress)
+    result = train(config, args.out, progress=not args.no_progress)
+    return result if rank == 0 else None

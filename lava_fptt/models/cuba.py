@@ -6,8 +6,9 @@ chunks (one step at a time, or K steps) its neuron keeps state between calls
 at chunk boundaries). The one-step axonal delay that makes slayer match Lava's
 pipeline (``delay_shift``) is the place where slayer fails step-wise with gradients
 on: its ``step_delay`` writes in place into a view. :class:`CubaDense` therefore turns
-slayer's shift off and applies the same one-step delay itself, out of place, with the
-last output of the previous chunk carried in a buffer. That is the whole workaround.
+slayer's shift off; the network applies the delays of all its layers at once, at its
+input (:func:`delay_steps`, out of place, with the last input steps carried between
+chunks). That is the whole workaround; ``network.py`` says why one input delay is exact.
 """
 from __future__ import annotations
 
@@ -31,19 +32,24 @@ class CubaParams:
         return {**asdict(self), "requires_grad": False, "persistent_state": True}
 
 
-def delay_one_step(x: torch.Tensor, carried: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Shift ``x`` [..., T] one step later; step 0 receives ``carried`` (zeros if None).
+def delay_steps(x: torch.Tensor, carried: Optional[torch.Tensor], steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shift ``x`` [..., T] ``steps`` steps later; the first steps receive ``carried``.
 
-    Returns the shifted tensor and the value to carry into the next chunk (the last step
-    of ``x``, detached). Out of place, so it is safe with autograd at any chunk length.
+    ``carried`` [..., steps] holds the last ``steps`` steps of the previous chunk (zeros
+    if None). Returns the shifted tensor [..., T] and what to carry into the next chunk
+    (detached). Out of place, so it is safe with autograd at any chunk length.
     """
-    first = torch.zeros_like(x[..., :1]) if carried is None else carried.unsqueeze(-1)
-    shifted = torch.cat([first, x[..., :-1]], dim=-1)
-    return shifted, x[..., -1].detach()
+    if carried is None:
+        carried = torch.zeros_like(x[..., :1]).expand(*x.shape[:-1], steps)
+    joined = torch.cat([carried, x], dim=-1)
+    return joined[..., : x.shape[-1]], joined[..., x.shape[-1]:].detach()
 
 
 class CubaDense(torch.nn.Module):
-    """A dense synapse and CUBA neuron layer (slayer) that carries its state across calls."""
+    """A dense synapse and CUBA neuron layer (slayer) that carries its state across calls.
+
+    Without the pipeline delay of Lava's ``Dense``: the network adds it at its input.
+    """
 
     def __init__(self, in_features: int, out_features: int, params: CubaParams, weight_scale: float = 2.0) -> None:
         super().__init__()
@@ -54,28 +60,18 @@ class CubaDense(torch.nn.Module):
         )
         self.in_features = in_features
         self.out_features = out_features
-        self._carried: Optional[torch.Tensor] = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        spikes = self.block(x)
-        if self._carried is not None and self._carried.shape[0] != x.shape[0]:
-            raise ValueError(
-                f"batch size changed from {self._carried.shape[0]} to {x.shape[0]} without reset_state()"
-            )
-        delayed, self._carried = delay_one_step(spikes, self._carried)
-        return delayed
+        return self.block(x)
 
     def reset_state(self) -> None:
-        """Start the next call from rest: zero current, voltage and delay buffer."""
+        """Start the next call from rest: zero current and voltage."""
         neuron = self.block.neuron
         neuron.current_state = torch.zeros_like(neuron.current_state.reshape(-1)[:1])
         neuron.voltage_state = torch.zeros_like(neuron.voltage_state.reshape(-1)[:1])
-        self._carried = None
 
     def detach_state(self) -> None:
-        """slayer keeps its neuron state detached already; the delay buffer is detached too."""
-        if self._carried is not None:
-            self._carried = self._carried.detach()
+        """Nothing to do: slayer stores its carried neuron state detached already."""
 
     def export_hdf5(self, group: Any) -> None:
         """Write this layer as lava-dl's netx 'dense' layer (CUBA neuron)."""

@@ -12,16 +12,27 @@ Lava run applies to what Lava produces.
 ``SpikingNetwork(config)`` builds the network ``config.model`` names: a stack of slayer
 CUBA layers here, or an :class:`~lava_fptt.models.ltc.LTCNetwork` for ``model='ltc'``
 (constructing ``SpikingNetwork`` with an LTC config returns that subclass).
+
+For CUBA networks: each Lava ``Dense`` delays its input by one step, so an L-layer
+network in Lava answers
+step t with what the input did at step t - L. The torch network reproduces that with
+one L-step delay at its input instead of one step per layer. The two are the same
+function: every layer is causal and time-invariant and stays at rest under zero input
+(no bias), so a delay commutes with it and all the delays can be moved to the front.
+The front placement matters for training in short chunks: every step's whole spatial
+path (input -> all layers -> output) then lies inside one call. With a delay after each
+layer, the output of a one-step chunk would be the previous call's (detached) spikes
+and would carry no gradient at all.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 import h5py
 import torch
 
-from .cuba import CubaDense, CubaParams
+from .cuba import CubaDense, CubaParams, delay_steps
 
 MODELS = ("cuba", "ltc")
 
@@ -85,6 +96,7 @@ class SpikingNetwork(torch.nn.Module):
         self.layers = torch.nn.ModuleList(
             CubaDense(sizes[i], sizes[i + 1], config.cuba, config.weight_scale) for i in range(len(sizes) - 1)
         )
+        self._pending: Optional[torch.Tensor] = None  # last len(layers) input steps, not yet delivered
 
     @property
     def num_inputs(self) -> int:
@@ -97,15 +109,23 @@ class SpikingNetwork(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3 or x.shape[1] != self.num_inputs:
             raise ValueError(f"expected input [batch, {self.num_inputs}, steps], got {tuple(x.shape)}")
+        if self._pending is not None and self._pending.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"batch size changed from {self._pending.shape[0]} to {x.shape[0]} without reset_state()"
+            )
+        x, self._pending = delay_steps(x, self._pending, len(self.layers))
         for layer in self.layers:
             x = layer(x)
         return x
 
     def reset_state(self) -> None:
+        """Start the next call from rest: neuron states and the input delay line."""
+        self._pending = None
         for layer in self.layers:
             layer.reset_state()
 
     def detach_state(self) -> None:
+        """Cut the autograd graph at the current step (the delay line holds data only)."""
         for layer in self.layers:
             layer.detach_state()
 

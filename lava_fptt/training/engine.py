@@ -9,7 +9,8 @@ gradients and weights in each chunk is the business of a training *method*
 from __future__ import annotations
 
 import abc
-from typing import Any, Iterator, Protocol
+import contextlib
+from typing import Any, ContextManager, Iterator, Optional, Protocol
 
 import torch
 
@@ -27,6 +28,55 @@ class ChunkModel(Protocol):
 def unwrap(model: torch.nn.Module) -> Any:
     """The network inside a DistributedDataParallel (or similar) wrapper."""
     return getattr(model, "module", model)
+
+
+def trainable(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
+    """The parameters that learn, by name (names of the unwrapped network, same under DDP)."""
+    return {name: p for name, p in unwrap(model).named_parameters() if p.requires_grad}
+
+
+def gradient_sync(model: torch.nn.Module, sync: bool) -> ContextManager[Any]:
+    """Context for one forward + backward: skip DDP's gradient all-reduce unless ``sync``.
+
+    Under ``DistributedDataParallel`` every backward all-reduces the gradients. A method
+    that runs many backward passes before one optimizer step runs all but the last
+    inside ``no_sync()``: gradients accumulate locally and the last, synchronised
+    backward reduces their sum. For a plain model this is a no-op.
+    """
+    no_sync = getattr(model, "no_sync", None)
+    return contextlib.nullcontext() if sync or no_sync is None else no_sync()
+
+
+class SpikeRecord:
+    """Output spikes of a whole sequence, filled chunk by chunk, kept without autograd graphs.
+
+    Preallocated on the first chunk, so recording is one copy per chunk and never holds
+    a reference to a chunk's graph. Binary spikes are kept as ``torch.bool`` (a quarter
+    of float32: this record is the one thing an online method keeps that grows with T);
+    the first non-binary (graded) chunk turns the record to the output's dtype.
+    """
+
+    def __init__(self, num_steps: int) -> None:
+        self.num_steps = num_steps
+        self._spikes: Optional[torch.Tensor] = None
+
+    def add(self, output: torch.Tensor, start: int) -> None:
+        """Store ``output`` [B, K, t] as steps [start, start + t)."""
+        output = output.detach()
+        binary = bool(((output == 0) | (output == 1)).all())
+        if self._spikes is None:
+            dtype = torch.bool if binary else output.dtype
+            self._spikes = torch.zeros(*output.shape[:-1], self.num_steps, dtype=dtype, device=output.device)
+        elif self._spikes.dtype == torch.bool and not binary:
+            self._spikes = self._spikes.to(output.dtype)
+        self._spikes[..., start: start + output.shape[-1]] = output
+
+    @property
+    def spikes(self) -> torch.Tensor:
+        """[B, K, T]: bool if every step was binary, else the output's dtype."""
+        if self._spikes is None:
+            raise ValueError("no output recorded")
+        return self._spikes
 
 
 def chunks(num_steps: int, chunk_length: int) -> Iterator[tuple[int, int]]:
@@ -91,9 +141,16 @@ def sequence_loss(output_kind: str, gain: float = 8.0, late_weighting: bool = Fa
 
 
 class Method(abc.ABC):
-    """A training method: turns one batch of sequences into parameter updates."""
+    """A training method: turns one batch of sequences into parameter updates.
+
+    ``late_weighting`` is the loss schedule the method is meant to train with (see
+    :class:`RateCrossEntropy`); the trainer builds the loss accordingly.
+    """
 
     name: str = ""
+
+    def __init__(self, late_weighting: bool = False) -> None:
+        self.late_weighting = late_weighting
 
     @abc.abstractmethod
     def train_batch(
@@ -104,7 +161,11 @@ class Method(abc.ABC):
         loss_fn: SequenceLoss,
         optimizer: torch.optim.Optimizer,
     ) -> tuple[float, torch.Tensor]:
-        """Train on ``x`` [B, C, T]; return the mean loss and the output spikes [B, K, T] (detached)."""
+        """Train on ``x`` [B, C, T]; return the mean loss and the output spikes [B, K, T] (detached).
+
+        Online methods return binary spikes as ``torch.bool`` (see :class:`SpikeRecord`);
+        counts and :func:`~lava_fptt.models.network.predict` work on either.
+        """
 
     def state_dict(self) -> dict[str, Any]:
         """Method state to checkpoint (running means, dual variables...); none by default."""

@@ -4,22 +4,24 @@ A run directory holds ``config.json`` (the full :class:`TrainConfig`), ``checkpo
 (model, optimizer and method state after the last completed epoch, written atomically),
 ``metrics.json`` (one record per epoch) and ``training.png`` (loss and accuracy per
 epoch). Training an existing run directory with the same config resumes after its last
-completed epoch.
+completed epoch. Under ``torchrun`` with ``--ddp`` the processes train one model
+data-parallel (see :mod:`.distributed`).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import pathlib
 import time
 from dataclasses import replace
 from typing import Any, Optional
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ..data import SpikeDataset, load_dataset
 from ..models.network import SpikingNetwork, predict
+from . import distributed
 from .checkpoint import load, save_atomic, write_text_atomic
 from .config import TrainConfig
 from .engine import sequence_loss, unwrap
@@ -96,16 +98,23 @@ def plot_metrics(metrics: list[dict[str, Any]], path: pathlib.Path, title: str) 
 
 
 def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = True) -> dict[str, Any]:
-    """Train (or resume) the run in ``run_dir``; return the final metrics and paths."""
+    """Train (or resume) the run in ``run_dir``; return the final metrics and paths.
+
+    Inside a process group (see :mod:`.distributed`) every rank trains its share of the
+    batches through DDP and only rank 0 writes the run directory.
+    """
+    rank, world = distributed.rank_and_world()
+    lead = rank == 0
+    method = make_method(config.algo, **config.algo_params)  # refuse bad parameters before touching run_dir
     run_dir = pathlib.Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if lead:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    distributed.barrier()
     train_data, test_data = datasets(config)
     torch.manual_seed(config.seed)
-    model = build_model(config)
-    method = make_method(config.algo, **config.algo_params)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    loss_fn = sequence_loss(model.output_kind, config.loss_gain,
-                            late_weighting=bool(config.algo_params.get("late_weighting")))
+    network = build_model(config)
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
+    loss_fn = sequence_loss(network.output_kind, config.loss_gain, late_weighting=method.late_weighting)
     metrics: list[dict[str, Any]] = []
     start_epoch = 0
 
@@ -115,50 +124,61 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
             raise RunDirError(f"{run_dir}: holds a run with a different config; choose another --out")
     if (run_dir / CHECKPOINT).exists():
         state = load(run_dir / CHECKPOINT)
-        model.load_state_dict(state["model"])
+        network.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         method.load_state_dict(state["method"])
         metrics = state["metrics"]
         start_epoch = state["epoch"]
-    write_text_atomic(config.to_json(), run_dir / CONFIG)
+    distributed.barrier()  # every rank has read the old config before rank 0 rewrites it
+    if lead:
+        write_text_atomic(config.to_json(), run_dir / CONFIG)
+    model = distributed.wrap(network)
+    per_rank = train_data.num_batches(config.batch_size, config.train_limit) // world
+    if per_rank < 1:
+        raise ValueError(f"fewer training batches than processes ({world}); lower --batch-size")
 
     for epoch in range(start_epoch, config.epochs):
         began = time.perf_counter()
         model.train()
-        losses, correct, seen = [], 0, 0
+        loss_sum, correct, seen = 0.0, 0, 0
         batches = train_data.batches(config.batch_size, shuffle=True, seed=config.seed * 1000 + epoch,
-                                     limit=config.train_limit)
-        bar = tqdm(batches, total=train_data.num_batches(config.batch_size, config.train_limit),
-                   desc=f"epoch {epoch + 1}/{config.epochs} [{config.algo}]", disable=None if progress else True,
-                   leave=False)
+                                     limit=config.train_limit, shard=(rank, world))
+        bar = tqdm(itertools.islice(batches, per_rank), total=per_rank,
+                   desc=f"epoch {epoch + 1}/{config.epochs} [{config.algo}]",
+                   disable=None if progress and lead else True, leave=False)
         for x, y in bar:
             loss, output = method.train_batch(model, x, y, loss_fn, optimizer)
-            losses.append(loss)
-            correct += int((predict(output, model.output_kind) == y).sum())
+            loss_sum += loss
+            correct += int((predict(output, network.output_kind) == y).sum())
             seen += len(y)
             bar.set_postfix(loss=f"{loss:.3f}", acc=f"{correct / seen:.3f}")
+        loss_sum, correct, seen = distributed.sum_over_ranks([loss_sum, correct, seen])
         unwrap(model).reset_state()
         model.eval()
-        record = {
-            "epoch": epoch + 1,
-            "train_loss": float(np.mean(losses)),
-            "train_accuracy": correct / max(seen, 1),
-            "test_accuracy": evaluate(unwrap(model), test_data),
-            "seconds": time.perf_counter() - began,
-        }
-        metrics.append(record)
-        if progress:
-            tqdm.write(f"epoch {record['epoch']}: loss {record['train_loss']:.4f} "
-                       f"train {record['train_accuracy']:.4f} test {record['test_accuracy']:.4f} "
-                       f"({record['seconds']:.1f} s)")
-        save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "method": method.state_dict(), "metrics": metrics, "epoch": epoch + 1},
-                    run_dir / CHECKPOINT)
-        write_text_atomic(json.dumps(metrics, indent=2), run_dir / METRICS)
-        plot_metrics(metrics, run_dir / PLOT, f"{config.network.model} / {config.algo} on {config.dataset}")
+        record = None
+        if lead:
+            record = {
+                "epoch": epoch + 1,
+                "train_loss": loss_sum / (per_rank * world),
+                "train_accuracy": correct / max(seen, 1),
+                "test_accuracy": evaluate(network, test_data),
+                "seconds": time.perf_counter() - began,
+            }
+            if progress:
+                tqdm.write(f"epoch {record['epoch']}: loss {record['train_loss']:.4f} "
+                           f"train {record['train_accuracy']:.4f} test {record['test_accuracy']:.4f} "
+                           f"({record['seconds']:.1f} s)")
+        metrics.append(distributed.from_rank0(record))
+        if lead:
+            save_atomic({"model": network.state_dict(), "optimizer": optimizer.state_dict(),
+                         "method": method.state_dict(), "metrics": metrics, "epoch": epoch + 1},
+                        run_dir / CHECKPOINT)
+            write_text_atomic(json.dumps(metrics, indent=2), run_dir / METRICS)
+            plot_metrics(metrics, run_dir / PLOT, f"{config.network.model} / {config.algo} on {config.dataset}")
+        distributed.barrier()
 
     if not metrics:
         raise RunDirError(f"{run_dir}: no epoch to train (epochs={config.epochs})")
     return {"run_dir": str(run_dir), "test_accuracy": metrics[-1]["test_accuracy"],
             "train_accuracy": metrics[-1]["train_accuracy"], "epochs": len(metrics),
-            "seconds": sum(m["seconds"] for m in metrics)}
+            "seconds": sum(m["seconds"] for m in metrics), "processes": world}

@@ -1,0 +1,117 @@
+"""Memory and time of the training methods versus sequence length: table, JSON and plot.
+
+    python benchmarks/memory.py [--steps 128 512 2048] [--algos ...] [--repeats 1]
+
+Runs :mod:`lava_fptt.bench.memory` (each configuration in a fresh process) and writes
+``benchmarks/results/memory.{json,md,png}``: peak resident memory growth and seconds of
+one training pass per method and T (wall and CPU time), ratios against BPTT measured in
+the same run, and
+SpikingJelly 2.0's FPTT and SLTT side by side (skipped, with the reason, if it is not
+installed; see benchmarks/requirements.txt).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+from typing import Any, Optional
+
+from lava_fptt.bench import memory
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+DEFAULT_ALGOS = ["bptt", "tbptt", "sltt", "sltt-k", "fptt", "sj-fptt", "sj-sltt"]
+
+
+def cell(rows: list[dict[str, Any]], algo: str, steps: int, key: str) -> Optional[float]:
+    for row in rows:
+        if row["algo"] == algo and row["steps"] == steps:
+            return row[key]
+    return None
+
+
+def ratio(a: Optional[float], b: Optional[float]) -> str:
+    return "n/a" if a is None or b is None or b == 0 else f"{a / b:.2f}"
+
+
+def table(result: dict[str, Any]) -> str:
+    """Markdown: one row per (algo, T), with ratios against BPTT at the same T."""
+    rows = result["rows"]
+    lines = ["| method | T | peak memory (MB) | seconds (wall) | seconds (CPU) | BPTT peak / peak | "
+             "CPU seconds / BPTT's |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        bptt_peak = cell(rows, "bptt", row["steps"], "peak_mb")
+        bptt_cpu = cell(rows, "bptt", row["steps"], "cpu_seconds")
+        lines.append(f"| {row['algo']} | {row['steps']} | {row['peak_mb']:.1f} | {row['seconds']:.2f} | "
+                     f"{row['cpu_seconds']:.2f} | {ratio(bptt_peak, row['peak_mb'])} | "
+                     f"{ratio(row['cpu_seconds'], bptt_cpu)} |")
+    return "\n".join(lines)
+
+
+def summary(result: dict[str, Any]) -> list[str]:
+    """The figures the project tracks, computed from the rows."""
+    rows = result["rows"]
+    steps = sorted({r["steps"] for r in rows})
+    low, high = steps[0], steps[-1]
+    lines = []
+    for algo in ("bptt", "sltt", "sltt-k", "fptt", "sj-fptt", "sj-sltt"):
+        a, b = cell(rows, algo, low, "peak_mb"), cell(rows, algo, high, "peak_mb")
+        if a is not None and b is not None:
+            lines.append(f"{algo}: peak at T={high} / peak at T={low} = {ratio(b, a)}")
+    lines.append(f"BPTT peak / FPTT peak at T={high}: "
+                 f"{ratio(cell(rows, 'bptt', high, 'peak_mb'), cell(rows, 'fptt', high, 'peak_mb'))}")
+    for t in steps:
+        for key in ("cpu_seconds", "seconds"):
+            lines.append(f"T={t}, {key}: SLTT / BPTT = "
+                         f"{ratio(cell(rows, 'sltt', t, key), cell(rows, 'bptt', t, key))}; "
+                         f"ours / SpikingJelly: FPTT "
+                         f"{ratio(cell(rows, 'fptt', t, key), cell(rows, 'sj-fptt', t, key))}, SLTT "
+                         f"{ratio(cell(rows, 'sltt', t, key), cell(rows, 'sj-sltt', t, key))}")
+    lines += [f"{s['algo']} skipped: {s['reason']}" for s in result["skipped"]]
+    return lines
+
+
+def plot(result: dict[str, Any], path: pathlib.Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_mem, ax_time) = plt.subplots(1, 2, figsize=(11, 4))
+    for algo in dict.fromkeys(r["algo"] for r in result["rows"]):
+        rows = sorted((r for r in result["rows"] if r["algo"] == algo), key=lambda r: r["steps"])
+        style = "--" if algo.startswith("sj-") else "-"
+        ax_mem.plot([r["steps"] for r in rows], [r["peak_mb"] for r in rows], style, marker="o", label=algo)
+        ax_time.plot([r["steps"] for r in rows], [r["cpu_seconds"] for r in rows], style, marker="o", label=algo)
+    settings = result["settings"]
+    for ax, label in ((ax_mem, "peak memory growth (MB)"), (ax_time, "CPU seconds per training pass")):
+        ax.set(xscale="log", yscale="log", xlabel="sequence length T", ylabel=label)
+        ax.grid(True, which="both", alpha=0.3)
+    ax_mem.legend(fontsize=8)
+    fig.suptitle(f"one training pass, dense {'-'.join(map(str, settings['sizes']))}, batch {settings['batch']}, "
+                 f"{settings['threads']} thread(s)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", nargs="+", type=int, default=[128, 512, 2048])
+    parser.add_argument("--algos", nargs="+", choices=memory.ALGOS, default=DEFAULT_ALGOS)
+    parser.add_argument("--repeats", type=int, default=1, help="runs per configuration (fastest time, largest peak)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    args = parser.parse_args()
+    result = memory.run(args.algos, args.steps, memory.Settings(threads=args.threads), repeats=args.repeats,
+                        progress=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "memory.json").write_text(json.dumps(result, indent=2))
+    text = table(result) + "\n\n" + "\n".join(f"- {line}" for line in summary(result)) + "\n"
+    (args.out / "memory.md").write_text(text)
+    plot(result, args.out / "memory.png")
+    print(text)
+    print(f"written: {args.out / 'memory.md'}, memory.json, memory.png")
+
+
+if __name__ == "__main__":
+    main()

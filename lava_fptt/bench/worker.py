@@ -1,0 +1,80 @@
+"""One benchmark configuration in a fresh process: ``python -m lava_fptt.bench.worker ...`` prints one JSON row.
+
+Order of events: imports, then the network, optimizer, method and one batch of random
+input spikes (the data, the same for every method) are made; the peak is reset to the
+current resident size (the baseline); one training pass runs; ``peak_mb`` is the peak
+resident size during the pass minus the baseline, ``seconds`` its wall time and
+``cpu_seconds`` the CPU time this process spent in it (on a shared machine the CPU time
+is the steadier of the two: it does not count time spent waiting for a core).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import time
+from typing import Any, Callable
+
+import torch
+
+from . import probe, spikingjelly
+
+
+def prepare(algo: str, sizes: tuple[int, ...], params: dict[str, Any],
+            x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+    """Build everything for ``algo``; return the training pass to measure."""
+    if algo in spikingjelly.KINDS:
+        net = spikingjelly.build(algo, sizes)
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        return lambda: spikingjelly.train_pass(algo, net, optimizer, x, y)
+
+    from ..models.network import NetworkConfig, SpikingNetwork
+    from ..training import make_method
+    from ..training.engine import RateCrossEntropy
+
+    model = SpikingNetwork(NetworkConfig(sizes=sizes))
+    model.run(torch.zeros(1, sizes[0], 1))  # slayer shapes its neurons on the first call
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    method = make_method(algo, **params)
+    loss_fn = RateCrossEntropy(8.0, late_weighting=method.late_weighting)
+
+    def train_pass() -> None:
+        method.train_batch(model, x, y, loss_fn, optimizer)
+
+    return train_pass
+
+
+def measure(algo: str, steps: int, batch: int, sizes: tuple[int, ...], params: dict[str, Any],
+            threads: int, seed: int = 0) -> dict[str, Any]:
+    """Peak resident memory growth (MB) and seconds of one training pass."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    x = (torch.rand(batch, sizes[0], steps) < 0.1).float()
+    y = torch.randint(0, sizes[-1], (batch,))
+    train_pass = prepare(algo, sizes, params, x, y)
+    gc.collect()
+    baseline = probe.rss_mb()
+    exact = probe.reset_peak()
+    start, start_cpu = time.perf_counter(), time.process_time()
+    train_pass()
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
+    peak = probe.peak_mb(exact) - baseline
+    return {"algo": algo, "steps": steps, "peak_mb": round(peak, 1), "seconds": round(seconds, 3),
+            "cpu_seconds": round(cpu_seconds, 3), "baseline_mb": round(baseline, 1), "peak_source": "VmHWM" if exact else "ru_maxrss"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--algo", required=True)
+    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256, 256, 10])
+    parser.add_argument("--params", default="{}", help="method hyperparameters as JSON")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.algo, args.steps, args.batch, tuple(args.sizes), json.loads(args.params),
+                             args.threads)))
+
+
+if __name__ == "__main__":
+    main()

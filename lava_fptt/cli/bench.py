@@ -1,0 +1,38 @@
+"""``lava-fptt bench memory``: peak memory and time of one training pass per method and sequence length."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..bench import memory
+from .common import add_json
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("bench", help="benchmarks of the training methods",
+                            description="Benchmarks of the training methods, each configuration in a fresh process.")
+    kinds = parser.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    mem = kinds.add_parser("memory", help="peak memory growth and seconds of one training pass",
+                           description=memory.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mem.add_argument("--algos", nargs="+", choices=memory.ALGOS, default=["bptt", "sltt", "sltt-k", "fptt"],
+                     metavar="ALGO", help=f"methods to measure, of {', '.join(memory.ALGOS)} "
+                                          "(default: bptt sltt sltt-k fptt)")
+    mem.add_argument("--steps", nargs="+", type=int, default=[128, 512, 2048], help="sequence lengths T")
+    mem.add_argument("--batch", type=int, default=64, help="batch size (default: 64)")
+    mem.add_argument("--threads", type=int, default=1, help="torch threads per run (default: 1)")
+    mem.add_argument("--repeats", type=int, default=1,
+                     help="runs per configuration; the fastest time and the largest peak are kept (default: 1)")
+    mem.add_argument("--progress", action="store_true", help="print each row on stderr as it is measured")
+    add_json(mem)
+    mem.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    settings = memory.Settings(batch=args.batch, threads=args.threads)
+    result = memory.run(args.algos, args.steps, settings, repeats=args.repeats, progress=args.progress)
+    if not args.json:  # a readable table for people; --json gives the rows as data
+        for row in result["rows"]:
+            print(f"{row['algo']:>8}  T={row['steps']:<6} peak {row['peak_mb']:9.1f} MB  {row['seconds']:9.3f} s")
+        for skip in result["skipped"]:
+            print(f"{skip['algo']:>8}  skipped: {skip['reason']}")
+    return {"rows": len(result["rows"]), "skipped": len(result["skipped"])} if not args.json else result
