@@ -242,3 +242,22 @@ def test_cli_run_reports_exact_agreement_for_an_ltc_run(trained_ltc_run: pathlib
     assert result["spike_match"] == 1.0 and result["readout_match"] == 1.0
     assert result["readout_max_abs_diff"] == 0.0 and result["identical_samples"] == 12
     assert result["accuracy"] == result["reference_accuracy"]
+
+
+@pytest.mark.parametrize("algo", ["bptt", "tbptt", "sltt", "sltt-k", "fptt"])
+def test_every_training_method_trains_an_ltc_network(tmp_path: pathlib.Path, algo: str) -> None:
+    from lava_fptt.training import METHODS
+
+    if algo not in METHODS:
+        pytest.skip(f"method {algo} not in this tree")
+    torch.manual_seed(0)
+    config = TrainConfig(encoding=Encoding("pixel"), network=NetworkConfig(sizes=(16, 8, 10), model="ltc",
+                                                                           recurrent=True),
+                         algo=algo, epochs=1, train_limit=32, batch_size=16, lr=1e-3)
+    torch.manual_seed(config.seed)
+    before = SpikingNetwork(config.network).state_dict()
+    result = train(config, tmp_path / algo, progress=False)
+    _, model, _ = load_run(tmp_path / algo)
+    assert isinstance(model, LTCNetwork) and 0.0 <= result["test_accuracy"] <= 1.0
+    moved = [name for name, value in model.state_dict().items() if not torch.equal(value, before[name])]
+    assert "layers.0.weight" in moved and "layers.1.mem_gate_bias" in moved
