@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     common = dict(dataset="digits", data_dir=None, encoding=None, steps=None, json=args.json)
-    trained = train.run(argparse.Namespace(**common, model="cuba", algo="bptt", hidden=[128], epochs=args.epochs,
+    trained = train.run(argparse.Namespace(**common, model="cuba", algo="bptt", hidden=[128], recurrent=False, epochs=args.epochs,
                                            batch_size=32, lr=3e-3, seed=0, train_limit=None, out=args.out,
                                            no_progress=False))
     exported = export.run(argparse.Namespace(run_dir=args.out, output=None, json=args.json))
