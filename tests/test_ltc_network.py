@@ -261,3 +261,14 @@ def test_every_training_method_trains_an_ltc_network(tmp_path: pathlib.Path, alg
     assert isinstance(model, LTCNetwork) and 0.0 <= result["test_accuracy"] <= 1.0
     moved = [name for name, value in model.state_dict().items() if not torch.equal(value, before[name])]
     assert "layers.0.weight" in moved and "layers.1.mem_gate_bias" in moved
+
+
+def test_cosine_schedule_is_a_function_of_the_epoch_and_unknown_schedules_are_refused() -> None:
+    from lava_fptt.training.config import epoch_lr
+
+    config = TrainConfig(lr=1e-2, epochs=4, lr_schedule="cosine")
+    assert [round(epoch_lr(config, e), 6) for e in range(4)] == [0.01, 0.008536, 0.005, 0.001464]
+    assert epoch_lr(TrainConfig(lr=1e-2, epochs=4), 3) == 1e-2
+    assert TrainConfig.from_json(config.to_json()) == config
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        TrainConfig(lr_schedule="step")

@@ -29,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, default=8, help="epochs (default: 8)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 3e-3)")
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                        help="constant, or cosine decay from --lr to 0 over the epochs (default: constant)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--train-limit", type=int, help="use only the first N training samples per epoch")
     parser.add_argument("--loss-gain", type=float, default=8.0,
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
                          network=NetworkConfig(sizes=sizes, model=args.model, recurrent=getattr(args, "recurrent", False),
                                                reset_frac=getattr(args, "reset_frac", 0.0)),
                          algo=args.algo, algo_params=method_params(args), epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, loss_gain=getattr(args, "loss_gain", 8.0),
+                         batch_size=args.batch_size, lr=args.lr, lr_schedule=getattr(args, "lr_schedule", "constant"),
+                         loss_gain=getattr(args, "loss_gain", 8.0),
                          seed=args.seed,
                          train_limit=args.train_limit)
     result = train(config, args.out, progress=not args.no_progress)

@@ -2,11 +2,23 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from ..data import Encoding
 from ..models.network import NetworkConfig
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def epoch_lr(config: "TrainConfig", epoch: int) -> float:
+    """Learning rate of epoch ``epoch`` (0-based) under ``config.lr_schedule``; a function of the
+    epoch alone, so a resumed run continues the same schedule."""
+    if config.lr_schedule == "cosine":
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
+    return config.lr
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,8 @@ class TrainConfig:
     epochs: int = 8
     batch_size: int = 32
     lr: float = 3e-3
+    lr_schedule: str = "constant"
+    """'constant', or 'cosine': epoch e (from 0) trains at lr * (1 + cos(pi * e / epochs)) / 2."""
     loss_gain: float = 8.0
     seed: int = 0
     train_limit: Optional[int] = None
@@ -29,6 +43,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError(f"need epochs >= 1, batch size >= 1, lr > 0; got {self.epochs}, {self.batch_size}, {self.lr}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

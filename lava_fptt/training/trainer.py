@@ -23,7 +23,7 @@ from ..data import SpikeDataset, load_dataset
 from ..models.network import SpikingNetwork, predict
 from . import distributed
 from .checkpoint import load, save_atomic, write_text_atomic
-from .config import TrainConfig
+from .config import TrainConfig, epoch_lr
 from .engine import sequence_loss, unwrap
 from .methods import make_method
 
@@ -139,6 +139,8 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
 
     for epoch in range(start_epoch, config.epochs):
         began = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = epoch_lr(config, epoch)
         model.train()
         loss_sum, correct, seen = 0.0, 0, 0
         batches = train_data.batches(config.batch_size, shuffle=True, seed=config.seed * 1000 + epoch,
