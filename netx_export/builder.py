@@ -200,12 +200,21 @@ class NetworkModel(AbstractSubProcessModel):
 def _build(path: pathlib.Path, num_layers: Optional[int], reset_interval: Optional[int], reset_offset: int,
            precision: str, input_message_bits: int) -> list[AbstractProcess]:
     """The blocks of the file in order, chained output to input."""
-    import h5py
     from lava.lib.dl import netx
     from lava.lib.dl.netx.utils import NetDict
 
     creators = netx.hdf5.Network
-    config = NetDict(str(path))
+    config = NetDict(str(path))  # netx's reader, for netx's constructors
+    try:
+        return _walk(path, config, creators, num_layers, reset_interval, reset_offset, precision, input_message_bits)
+    finally:
+        config.f.close()
+
+
+def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[int], reset_interval: Optional[int],
+          reset_offset: int, precision: str, input_message_bits: int) -> list[AbstractProcess]:
+    import h5py
+
     layers: list[AbstractProcess] = []
     input_shape: Optional[tuple[int, ...]] = None
     flatten_next = False
