@@ -10,7 +10,8 @@ the class is the output neuron with most spikes over the sequence) or ``"readout
 Lava run applies to what Lava produces.
 
 ``SpikingNetwork(config)`` builds the network ``config.model`` names: a stack of slayer
-CUBA layers here, or an :class:`~lava_fptt.models.ltc.LTCNetwork` for ``model='ltc'``
+CUBA layers here (hidden layers :class:`~lava_fptt.models.cuba_recurrent.CubaRecurrent`
+with ``config.recurrent``, the output layer always :class:`~lava_fptt.models.cuba.CubaDense`), or an :class:`~lava_fptt.models.ltc.LTCNetwork` for ``model='ltc'``
 (constructing ``SpikingNetwork`` with an LTC config returns that subclass).
 
 For CUBA networks: each Lava ``Dense`` delays its input by one step, so an L-layer
@@ -19,6 +20,10 @@ step t with what the input did at step t - L. The torch network reproduces that 
 one L-step delay at its input instead of one step per layer. The two are the same
 function: every layer is causal and time-invariant and stays at rest under zero input
 (no bias), so a delay commutes with it and all the delays can be moved to the front.
+A recurrent layer is such a layer too: its loop ``R s[t-1]`` is part of its own
+dynamics, and the one-step delay of that loop is the delay of Lava's recurrent
+``Dense`` (see :mod:`~lava_fptt.models.cuba_recurrent`); only the feed-forward
+``Dense`` delays move to the front.
 The front placement matters for training in short chunks: every step's whole spatial
 path (input -> all layers -> output) then lies inside one call. With a delay after each
 layer, the output of a one-step chunk would be the previous call's (detached) spikes
@@ -33,6 +38,7 @@ import h5py
 import torch
 
 from .cuba import CubaDense, CubaParams, delay_steps
+from .cuba_recurrent import CubaRecurrent
 
 MODELS = ("cuba", "ltc")
 
@@ -46,7 +52,8 @@ class NetworkConfig:
     cuba: CubaParams = field(default_factory=CubaParams)
     weight_scale: float = 2.0
     recurrent: bool = False
-    """LTC only: hidden layers with recurrent weights (``LTCRecurrent``)."""
+    """Hidden layers with recurrent weights, ``s[t] = f(W x[t] + R s[t-1])``: ``CubaRecurrent``
+    (CUBA) or ``LTCRecurrent`` (LTC); the output layer stays feed-forward."""
     quantized: bool = True
     """LTC only: quantization-aware training in the deployed integer arithmetic."""
     weight_exp: int = 0
@@ -59,10 +66,11 @@ class NetworkConfig:
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
-        if self.model != "ltc" and self.recurrent:
-            raise ValueError(f"recurrent layers are available for model 'ltc' only, not {self.model!r}")
         if len(self.sizes) < 2 or any(int(s) < 1 for s in self.sizes):
             raise ValueError(f"sizes needs an input and at least one layer, all >= 1; got {self.sizes}")
+        if self.recurrent and len(self.sizes) < 3:
+            raise ValueError(f"recurrent=True needs a hidden layer (the output layer is never recurrent); "
+                             f"sizes {self.sizes} has none")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,9 +101,11 @@ class SpikingNetwork(torch.nn.Module):
         super().__init__()
         self.config = config
         sizes = config.sizes
-        self.layers = torch.nn.ModuleList(
-            CubaDense(sizes[i], sizes[i + 1], config.cuba, config.weight_scale) for i in range(len(sizes) - 1)
-        )
+        hidden = CubaRecurrent if config.recurrent else CubaDense
+        layers: list[torch.nn.Module] = [hidden(sizes[i], sizes[i + 1], config.cuba, config.weight_scale)
+                                         for i in range(len(sizes) - 2)]
+        layers.append(CubaDense(sizes[-2], sizes[-1], config.cuba, config.weight_scale))
+        self.layers = torch.nn.ModuleList(layers)
         self._pending: Optional[torch.Tensor] = None  # last len(layers) input steps, not yet delivered
 
     @property
