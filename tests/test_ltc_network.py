@@ -46,8 +46,8 @@ def test_an_ltc_config_builds_ltc_layers_ending_in_a_readout() -> None:
         ["LTCDense", "LTCReadout"]
     assert NetworkConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert type(SpikingNetwork(NetworkConfig(sizes=(16, 8, 10)))) is SpikingNetwork
-    with pytest.raises(ValueError, match="recurrent layers are available for model 'ltc' only"):
-        NetworkConfig(sizes=(16, 8, 10), recurrent=True)
+    with pytest.raises(ValueError, match=r"recurrent=True needs a hidden layer .* sizes \(16, 10\) has none"):
+        NetworkConfig(sizes=(16, 10), model="ltc", recurrent=True)
 
 
 def test_chunks_of_any_length_give_the_whole_sequence_output() -> None:

@@ -8,6 +8,8 @@ are, and whose ``export_hdf5`` writes the file. Only the time loop is ours: slay
 would lose ``R s[t-1]`` at each chunk boundary. :class:`CubaRecurrent` steps the neuron
 itself and carries the last spikes, so any chunking (down to one step) gives the output
 of the whole sequence.
+The block's own ``forward`` (and the ``spike_state`` buffer it keeps) is not used; a
+test checks that our loop computes what it computes on a sequence from rest.
 
 Gradients. Within a call the carried spikes stay in the graph, so BPTT flows through
 the recurrence ``R s[t-1]`` as in slayer's ``Recurrent``. The neuron is called one step
