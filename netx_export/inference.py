@@ -30,7 +30,6 @@ from __future__ import annotations
 import pathlib
 import time
 from dataclasses import dataclass
-
 from typing import Any
 
 import numpy as np
@@ -99,6 +98,8 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     step ``k + 2``), exactly when the sample's first input reaches it through ``k + 1``
     Dense synapses, and its step ``t`` appears at window step ``t + k + 1``; the readout
     (layer ``L - 1``) thus fills the last ``steps`` steps of the window.
+    Recurrent CUBA layers pause the run before each of their resets (module docstring);
+    ``steps_per_s`` includes those pauses.
     """
     from lava.proc.io.sink import RingBuffer as SpikeSink
     from lava.proc.io.source import RingBuffer as SpikeSource

@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                         "Running again on the same RUN_DIR resumes after the last completed epoch.")
     parser.add_argument("--model", choices=MODELS, default="cuba",
                         help="neuron model: cuba (slayer CUBA layers) or ltc (LTC layers, graded readout); default cuba")
-    parser.add_argument("--recurrent", action="store_true", help="cuba and ltc: hidden layers with recurrent weights, s[t] = f(W x[t] + R s[t-1]) "
+    parser.add_argument("--recurrent", action="store_true",
+                        help="cuba and ltc: hidden layers with recurrent weights, s[t] = f(W x[t] + R s[t-1]) "
                              "(the output layer stays feed-forward)")
     parser.add_argument("--reset-frac", type=float, default=0.0,
                         help="ltc: fraction of the membrane a spike removes (0: none, default; 1: hard reset)")

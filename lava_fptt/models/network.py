@@ -11,7 +11,8 @@ Lava run applies to what Lava produces.
 
 ``SpikingNetwork(config)`` builds the network ``config.model`` names: a stack of slayer
 CUBA layers here (hidden layers :class:`~lava_fptt.models.cuba_recurrent.CubaRecurrent`
-with ``config.recurrent``, the output layer always :class:`~lava_fptt.models.cuba.CubaDense`), or an :class:`~lava_fptt.models.ltc.LTCNetwork` for ``model='ltc'``
+with ``config.recurrent``, the output layer always :class:`~lava_fptt.models.cuba.CubaDense`),
+or an :class:`~lava_fptt.models.ltc.LTCNetwork` for ``model='ltc'``
 (constructing ``SpikingNetwork`` with an LTC config returns that subclass).
 
 For CUBA networks: each Lava ``Dense`` delays its input by one step, so an L-layer
