@@ -1,6 +1,6 @@
 """Memory and time of the training methods versus sequence length: table, JSON and plot.
 
-    python benchmarks/memory.py [--steps 128 512 2048] [--algos ...] [--repeats 1]
+    python benchmarks/memory.py [--steps 128 512 2048] [--algos ...] [--repeats 1] [--sltt-chunk N]
 
 Runs :mod:`lava_fptt.bench.memory` (each configuration in a fresh process) and writes
 ``benchmarks/results/memory.{json,md,png}``: peak resident memory growth and seconds of
@@ -100,10 +100,12 @@ def main() -> None:
     parser.add_argument("--algos", nargs="+", choices=memory.ALGOS, default=DEFAULT_ALGOS)
     parser.add_argument("--repeats", type=int, default=1, help="runs per configuration (fastest time, largest peak)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--sltt-chunk", type=int, metavar="N",
+                        help="sltt, sltt-k: steps per network call and backward (default: the methods' default)")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args()
-    result = memory.run(args.algos, args.steps, memory.Settings(threads=args.threads), repeats=args.repeats,
-                        progress=True)
+    settings = memory.Settings(threads=args.threads, params=memory.sltt_chunk(args.sltt_chunk))
+    result = memory.run(args.algos, args.steps, settings, repeats=args.repeats, progress=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "memory.json").write_text(json.dumps(result, indent=2))
     text = table(result) + "\n\n" + "\n".join(f"- {line}" for line in summary(result)) + "\n"

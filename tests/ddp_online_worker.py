@@ -19,7 +19,8 @@ from lava_fptt.models.network import NetworkConfig, SpikingNetwork
 from lava_fptt.training import distributed, make_method
 from lava_fptt.training.engine import RateCrossEntropy, trainable
 
-METHODS = {"bptt": {}, "tbptt": {"chunk": 4}, "sltt": {}, "sltt-k": {"k": 3}, "fptt": {}, "fptt-chunk": {"chunk": 3}}
+METHODS = {"bptt": {}, "tbptt": {"chunk": 4}, "sltt": {"chunk": 1}, "sltt-chunk": {"chunk": 3}, "sltt-k": {"k": 3},
+           "sltt-k-chunk": {"k": 3, "chunk": 3}, "fptt": {}, "fptt-chunk": {"chunk": 3}}
 SIZES, STEPS, HALF, BATCHES = (16, 32, 10), 10, 6, 2
 
 

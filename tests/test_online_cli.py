@@ -25,6 +25,13 @@ def test_sltt_k_takes_the_run_seed(tmp_path: pathlib.Path) -> None:
     assert config["algo_params"] == {"k": 3, "seed": 4}
 
 
+def test_sltt_takes_a_chunk(tmp_path: pathlib.Path) -> None:
+    assert main(["train", "--algo", "sltt", "--chunk", "5", "--epochs", "1", "--train-limit", "32",
+                 "--out", str(tmp_path / "run"), "--no-progress", "--json"]) == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["algo_params"] == {"chunk": 5}
+
+
 def test_an_option_of_another_method_is_a_user_error(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture) -> None:
     code = main(["train", "--algo", "sltt", "--clip", "1", "--out", str(tmp_path / "run"), "--json"])
     assert code == 2
@@ -37,3 +44,11 @@ def test_ddp_outside_torchrun_is_a_user_error(tmp_path: pathlib.Path, capsys: py
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     assert main(["train", "--ddp", "--out", str(tmp_path / "run"), "--json"]) == 2
     assert "torchrun" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_bench_memory_passes_the_sltt_chunk(capsys: pytest.CaptureFixture) -> None:
+    assert main(["bench", "memory", "--algos", "sltt", "sltt-k", "--steps", "4", "--batch", "2",
+                 "--sltt-chunk", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["settings"]["params"] == {"sltt": {"chunk": 2}, "sltt-k": {"chunk": 2}}
+    assert [row["algo"] for row in result["rows"]] == ["sltt", "sltt-k"]

@@ -98,12 +98,15 @@ def test_tbptt_steps_once_per_chunk_on_the_chunk_loss() -> None:
 
 # ---------------------------------------------------------------- SLTT
 
+@pytest.mark.parametrize("chunk", [1, 5, STEPS])
 @pytest.mark.parametrize("mse_weight", [0.0, 0.05])
-def test_sltt_gradient_is_the_sum_of_independent_per_step_gradients(mse_weight: float) -> None:
+def test_sltt_gradient_is_the_sum_of_independent_per_step_gradients(mse_weight: float, chunk: int) -> None:
+    """Whatever the chunk (5: chunks of 5, 5, 2 steps), the gradient is the sum of one-step gradients."""
     x, y = batch()
     model = network()
     initial = copy.deepcopy(model)
-    make_method("sltt", mse_weight=mse_weight).train_batch(model, x, y, RateCrossEntropy(GAIN), frozen_sgd(model))
+    method = make_method("sltt", chunk=chunk, mse_weight=mse_weight)
+    _, spikes = method.train_batch(model, x, y, RateCrossEntropy(GAIN), frozen_sgd(model))
     expected = [torch.zeros_like(w) for w in weights(initial)]
     for step in range(STEPS):
         for total, g in zip(expected, sltt_step_gradient(initial, x, y, step, mse_weight)):
@@ -111,6 +114,79 @@ def test_sltt_gradient_is_the_sum_of_independent_per_step_gradients(mse_weight: 
     assert all(e.abs().sum() > 0 for e in expected)
     for got, want in zip(grads(model), expected):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-7)
+    assert torch.equal(spikes.float(), initial.run(x))  # the forward is the ordinary one
+
+
+def per_step_network(seed: int = 0) -> SpikingNetwork:
+    """The network with its spatial-gradient mode hidden: SLTT falls back to one plain call per step."""
+    model = network(seed)
+    model.spatial_chunks = False
+    return model
+
+
+@pytest.mark.parametrize("name,params", [("sltt", {"mse_weight": 0.05}), ("sltt", {"late_weighting": True}),
+                                         ("sltt-k", {"k": 5, "seed": 3})])
+def test_chunked_sltt_equals_the_per_step_method(name: str, params: dict) -> None:
+    """Chunks in the spatial-gradient mode against the per-step path: same loss, spikes, gradient."""
+    x, y = batch(size=16)
+    results = []
+    for model, chunk in ((per_step_network(), 4), (network(), 4), (network(), STEPS)):
+        method = make_method(name, chunk=chunk, **params)
+        loss_fn = RateCrossEntropy(GAIN, late_weighting=method.late_weighting)
+        loss, spikes = method.train_batch(model, x, y, loss_fn, frozen_sgd(model))
+        results.append((loss, spikes, grads(model)))
+    (loss_ref, spikes_ref, grads_ref) = results[0]
+    assert all(g.abs().sum() > 0 for g in grads_ref)
+    for loss, spikes, got in results[1:]:
+        assert loss == pytest.approx(loss_ref, rel=1e-6)
+        assert torch.equal(spikes, spikes_ref)
+        for a, b in zip(got, grads_ref):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_spatial_mode_changes_no_forward_value_and_no_carried_state() -> None:
+    x, _ = batch()
+    plain, spatial = network(), network()
+    plain.reset_state()
+    spatial.reset_state()
+    for start, stop in ((0, 5), (5, STEPS)):
+        want = plain(x[..., start:stop])
+        with spatial.spatial_gradients():
+            got = spatial(x[..., start:stop])
+        assert torch.equal(got, want) and got.requires_grad
+    for a, b in zip(plain.layers, spatial.layers):
+        assert torch.equal(a.block.neuron.current_state, b.block.neuron.current_state)
+        assert torch.equal(a.block.neuron.voltage_state, b.block.neuron.voltage_state)
+    assert not any(layer.spatial for layer in spatial.layers)  # the mode ends with the context
+
+
+def test_spatial_gradient_of_a_step_ignores_earlier_steps_of_the_chunk() -> None:
+    """Within a chunk, step t's output has no gradient with respect to the input of steps before t."""
+    x, _ = batch()
+    model = network()
+    model.reset_state()
+    x = x.clone().requires_grad_(True)
+    with model.spatial_gradients():
+        out = model(x)
+    last = STEPS - 1
+    (grad,) = torch.autograd.grad(out[..., last].sum(), x)
+    delay = len(SIZES) - 1  # the output at step t answers the input at step t - delay
+    assert grad[..., last - delay].abs().sum() > 0
+    assert grad[..., : last - delay].abs().sum() == 0 and grad[..., last - delay + 1:].abs().sum() == 0
+
+
+def test_sltt_on_a_network_without_spatial_mode_runs_one_step_per_call() -> None:
+    from lava_fptt.models.network import NetworkConfig as Config
+    from lava_fptt.training.methods.sltt import spatial_chunking
+
+    ltc = SpikingNetwork(Config(sizes=(4, 6, 3), model="ltc"))
+    length, context = spatial_chunking(ltc, 16)
+    assert length == 1 and not ltc.spatial_chunks
+    with context():
+        pass
+    with pytest.raises(NotImplementedError):
+        ltc.spatial_gradients()
+    assert spatial_chunking(network(), 16)[0] == 16
 
 
 def test_sltt_drops_the_temporal_route_that_bptt_keeps() -> None:
@@ -126,11 +202,12 @@ def test_sltt_drops_the_temporal_route_that_bptt_keeps() -> None:
     assert not all(torch.allclose(a, b) for a, b in zip(grads(model), with_time))
 
 
-def test_sltt_k_runs_exactly_k_backward_passes_and_estimates_sltt() -> None:
+@pytest.mark.parametrize("chunk", [1, 4, STEPS])
+def test_sltt_k_backpropagates_only_chunks_with_chosen_steps_and_estimates_sltt(chunk: int) -> None:
     x, y = batch()
     model = network()
     initial = copy.deepcopy(model)
-    method = make_method("sltt-k", k=3, mse_weight=0.05, seed=7)
+    method = make_method("sltt-k", k=3, chunk=chunk, mse_weight=0.05, seed=7)
     assert isinstance(method, SLTTK)
     chosen = SLTTK(k=3, seed=7).choose_steps(STEPS)  # the same generator draws the same steps
     calls = []
@@ -138,7 +215,8 @@ def test_sltt_k_runs_exactly_k_backward_passes_and_estimates_sltt() -> None:
     method.train_batch(model, x, y, RateCrossEntropy(GAIN), frozen_sgd(model))
     for h in handles:
         h.remove()
-    assert len(chosen) == 3 and len(calls) == 3 * len(weights(model))
+    backward_passes = len({step // chunk for step in chosen})  # one per chunk holding a chosen step
+    assert len(chosen) == 3 and len(calls) == backward_passes * len(weights(model))
     expected = [torch.zeros_like(w) for w in weights(initial)]
     for step in chosen:
         for total, g in zip(expected, sltt_step_gradient(initial, x, y, step, 0.05)):
@@ -288,10 +366,21 @@ def peak_saved(name: str, params: dict, steps: int) -> int:
     return counter.peak
 
 
-@pytest.mark.parametrize("name,params", [("tbptt", {"chunk": 4}), ("sltt", {}), ("sltt-k", {"k": 3}),
-                                         ("fptt", {}), ("fptt", {"chunk": 4})])
+@pytest.mark.parametrize("name,params", [("tbptt", {"chunk": 4}), ("sltt", {"chunk": 1}), ("sltt", {"chunk": 4}),
+                                         ("sltt-k", {"k": 3, "chunk": 1}), ("fptt", {}), ("fptt", {"chunk": 4})])
 def test_what_autograd_holds_does_not_grow_with_sequence_length(name: str, params: dict) -> None:
     assert peak_saved(name, params, 32) == peak_saved(name, params, 8) > 0
+
+
+def test_what_chunked_sltt_k_holds_is_bounded_by_sltt_over_one_chunk() -> None:
+    """SLTT-K's peak depends on how many chosen steps share a chunk, never on T: at most SLTT's."""
+    bound = peak_saved("sltt", {"chunk": 4}, 8)
+    assert all(0 < peak_saved("sltt-k", {"k": 3, "chunk": 4}, steps) <= bound for steps in (8, 32, 64))
+
+
+def test_what_sltt_holds_grows_with_its_chunk_and_stays_below_bptt_over_as_many_steps() -> None:
+    one, four, eight = (peak_saved("sltt", {"chunk": chunk}, 8) for chunk in (1, 4, 8))
+    assert one < four < eight < peak_saved("bptt", {}, 8)
 
 
 def test_bptt_holds_what_grows_with_sequence_length() -> None:

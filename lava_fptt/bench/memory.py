@@ -2,7 +2,8 @@
 
 Setting (fixed so rows compare): 3 dense CUBA layers 64-256-256-10, batch 64, random
 input spikes (10% per channel and step), Adam, one training pass over one batch. Our
-methods run with their defaults (fptt: an update every step; sltt-k: k = 4). Rows
+methods run with their defaults (fptt: an update every step; sltt-k: k = 4; sltt and
+sltt-k: chunks of 32 steps, or those of ``Settings.params``, see :func:`sltt_chunk`). Rows
 ``sj-fptt`` and ``sj-sltt`` are SpikingJelly 2.0 on an equivalent LIF network (see
 :mod:`.spikingjelly`); without SpikingJelly they are skipped with the reason.
 """
@@ -29,6 +30,11 @@ class Settings:
     batch: int = 64
     threads: int = 1
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-algo hyperparameters
+
+
+def sltt_chunk(chunk: Optional[int]) -> dict[str, dict[str, Any]]:
+    """``Settings.params`` giving SLTT and SLTT-K chunks of ``chunk`` steps (None: their default)."""
+    return {} if chunk is None else {algo: {"chunk": chunk} for algo in ("sltt", "sltt-k")}
 
 
 def measure(algo: str, steps: int, settings: Settings, timeout: Optional[float] = None) -> dict[str, Any]:

@@ -22,13 +22,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     mem.add_argument("--threads", type=int, default=1, help="torch threads per run (default: 1)")
     mem.add_argument("--repeats", type=int, default=1,
                      help="runs per configuration; the fastest time and the largest peak are kept (default: 1)")
+    mem.add_argument("--sltt-chunk", type=int, metavar="N",
+                     help="sltt, sltt-k: steps per network call and backward (default: the methods' default)")
     mem.add_argument("--progress", action="store_true", help="print each row on stderr as it is measured")
     add_json(mem)
     mem.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    settings = memory.Settings(batch=args.batch, threads=args.threads)
+    settings = memory.Settings(batch=args.batch, threads=args.threads, params=memory.sltt_chunk(args.sltt_chunk))
     result = memory.run(args.algos, args.steps, settings, repeats=args.repeats, progress=args.progress)
     if not args.json:  # a readable table for people; --json gives the rows as data
         for row in result["rows"]:

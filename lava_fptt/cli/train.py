@@ -7,6 +7,7 @@ from typing import Any, Optional
 from ..data import load_dataset
 from ..models.network import MODELS, NetworkConfig
 from ..training import METHODS, TrainConfig, distributed, train
+from ..training.methods.sltt import DEFAULT_CHUNK
 from .common import add_data, add_json, encoding_from
 
 # Options passed to the method under the same name, and only when given on the command line.
@@ -38,7 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--loss-gain", type=float, default=8.0,
                         help="cross-entropy logits = gain x output: spike rate (CUBA) or readout at the last step (LTC); default 8")
     group = parser.add_argument_group("method options (passed only when given; defaults are the method's)")
-    group.add_argument("--chunk", type=int, help="tbptt, fptt: steps per chunk (defaults: tbptt 16, fptt 1)")
+    group.add_argument("--chunk", type=int,
+                       help="tbptt, fptt, sltt, sltt-k: steps per chunk (defaults: tbptt 16, fptt 1, sltt and sltt-k "
+                            f"{DEFAULT_CHUNK}; sltt on LTC networks always runs one step per call)")
     group.add_argument("--k", type=int, help="sltt-k: steps with a backward pass per batch (default: 4)")
     group.add_argument("--alpha", type=float, help="fptt: regularizer strength alpha (default: 0.1)")
     group.add_argument("--clip", type=float, help="fptt: gradient norm clip, 0 for none (default: 1)")

@@ -29,7 +29,7 @@ steps later (:mod:`netx_export.inference`).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ContextManager
 
 import h5py
 import torch
@@ -43,6 +43,11 @@ class LTCNetwork(SpikingNetwork):
     """LTC hidden layers ending in a graded readout; the engine interface of :class:`SpikingNetwork`."""
 
     output_kind = "readout"
+    spatial_chunks = False  # LTC layers have no spatial-only mode: SLTT runs them one step per call
+
+    def spatial_gradients(self) -> ContextManager[None]:
+        """Not available (``spatial_chunks`` is False): refuses rather than keep temporal routes silently."""
+        raise NotImplementedError("LTC networks have no spatial-only gradient mode; train them one step per call")
 
     def __init__(self, config: NetworkConfig) -> None:
         torch.nn.Module.__init__(self)

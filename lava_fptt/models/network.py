@@ -32,8 +32,9 @@ and would carry no gradient at all.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import h5py
 import torch
@@ -90,6 +91,10 @@ class SpikingNetwork(torch.nn.Module):
     output_kind = "spikes"
     """What ``forward`` returns: ``"spikes"`` here, ``"readout"`` for LTC networks (see :func:`predict`)."""
 
+    spatial_chunks = True
+    """Whether :meth:`spatial_gradients` is available: a chunk of any length then gets SLTT's
+    spatial-only gradient in one call (CUBA layers); False for LTC networks."""
+
     def __new__(cls, *args: Any, **kwargs: Any) -> "SpikingNetwork":
         config = args[0] if args else kwargs.get("config")
         if cls is SpikingNetwork and getattr(config, "model", None) == "ltc":
@@ -139,6 +144,24 @@ class SpikingNetwork(torch.nn.Module):
         """Cut the autograd graph at the current step (the delay line holds data only)."""
         for layer in self.layers:
             layer.detach_state()
+
+    @contextlib.contextmanager
+    def spatial_gradients(self) -> Iterator[None]:
+        """Inside: ``forward`` gives the ordinary spikes with SLTT's spatial-only gradient.
+
+        The gradient of a chunk's output at step t then flows only along step t's
+        spatial path (input delay line -> every layer's synapse and spike function at
+        step t), exactly as if step t had been a one-step call from the detached state
+        (:meth:`CubaDense.forward <lava_fptt.models.cuba.CubaDense.forward>`). The
+        delay line needs nothing: it moves input data, which has no gradient.
+        """
+        for layer in self.layers:
+            layer.spatial = True
+        try:
+            yield
+        finally:
+            for layer in self.layers:
+                layer.spatial = False
 
     def predict(self, output: torch.Tensor) -> torch.Tensor:
         """Class of each sample from this network's output (:func:`predict` with its ``output_kind``)."""

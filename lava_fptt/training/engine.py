@@ -16,7 +16,12 @@ import torch
 
 
 class ChunkModel(Protocol):
-    """What the engine needs of a network."""
+    """What the engine needs of a network.
+
+    SLTT also uses an optional capability: a network with ``spatial_chunks = True``
+    offers ``spatial_gradients()``, a context in which a call on a chunk backpropagates
+    only along each step's spatial path (see :mod:`lava_fptt.training.methods.sltt`).
+    """
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor: ...  # [B, C, t] -> [B, K, t], from carried state
 

@@ -1,11 +1,15 @@
 """Training methods over the engine, one module per family. Each documents its source and cost.
 
+K: tbptt's and fptt's chunk, sltt-k's chosen steps; C: sltt's chunk (one step per call for
+networks without a spatial-gradient mode). SLTT's backward over a chunk carries no gradient
+between its steps.
+
 | method  | optimizer steps per batch | backward passes | memory in T |
 |---------|---------------------------|-----------------|-------------|
 | bptt    | 1                         | 1 over T steps  | grows (all T steps kept) |
 | tbptt   | T / K                     | T / K over K    | constant (one chunk kept) |
-| sltt    | 1                         | T over 1 step   | constant (one step kept) |
-| sltt-k  | 1                         | K over 1 step   | constant (one step kept) |
+| sltt    | 1                         | T / C over C    | constant (one chunk kept) |
+| sltt-k  | 1                         | <= K over C     | constant (one chunk kept) |
 | fptt    | T / K                     | T / K over K    | constant (+2 copies of the weights) |
 """
 from __future__ import annotations

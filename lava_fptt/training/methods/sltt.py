@@ -3,10 +3,20 @@
 Source: Meng et al., "Towards Memory- and Time-Efficient Backpropagation for Training
 Spiking Neural Networks", ICCV 2023 (arXiv 2302.14311). Gradients that flow backward
 through time (through a neuron's leak and reset) contribute little; SLTT drops all of
-them. The sequence then runs one step at a time from the carried, detached state (what
-a chunk of one step gives with our models), the backward of each step runs right after
-its forward and frees its graph, gradients accumulate, and the optimizer steps once
-per batch.
+them: the gradient of step t's loss flows only along step t's spatial path, from a
+state carried into step t as a constant. Gradients accumulate over the sequence and
+the optimizer steps once per batch.
+
+Chunks. The paper runs a backward right after every step's forward. Since no gradient
+crosses a step, the per-step backward passes of ``chunk`` consecutive steps can as well
+run as one: the sequence is walked in chunks, each chunk is one call of the network
+in its spatial-gradient mode (:meth:`SpikingNetwork.spatial_gradients
+<lava_fptt.models.network.SpikingNetwork.spatial_gradients>`) followed by one backward
+of the sum of its steps' losses, and the carried state is detached between chunks.
+The gradient is the sum of the per-step gradients, exactly (up to float summation
+order); the forward is the ordinary one. A network without that mode (LTC) runs one
+step per call, where the detached carried state alone gives the spatial-only gradient.
+:func:`spatial_chunking` is the one place that decides.
 
 Per-step loss. The paper trains on the mean over steps of a per-step loss,
 ``l_t = (1 - lam) CE(o_t, y) + lam MSE(o_t, onehot(y))``, ``L = (1/T) sum_t l_t``, with
@@ -15,18 +25,26 @@ sequence, which is not known until the last step. We use its value on a one-step
 chunk, ``CE(gain * s_t, y)`` with s_t the output spikes of step t (times (t+1)/T when
 ``late_weighting``), as the CE term, and the MSE between s_t and the one-hot label as
 the MSE term. Since cross-entropy is convex in the logits, the mean per-step CE bounds
-the rate CE from above (Jensen), so lowering it lowers the rate loss.
+the rate CE from above (Jensen), so lowering it lowers the rate loss. A chunk's loss is
+the sum of its steps' l_t, each scaled as in the per-step form.
 
-Cost: memory of one step's graph whatever T is (constant in T); compute of one forward
-and one backward per step (SLTT) or per chosen step (SLTT-K), one optimizer step.
+Cost: memory of one chunk's graph whatever T is (constant in T, growing with the
+chunk); compute of one forward per step, one network call and one backward per chunk
+(SLTT) or per chunk holding a chosen step (SLTT-K), one optimizer step.
 """
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Callable, Collection, ContextManager, Optional
 
 import torch
 
-from ..engine import Method, SequenceLoss, SpikeRecord, gradient_sync, unwrap
+from ..engine import Method, SequenceLoss, SpikeRecord, chunks, gradient_sync, unwrap
+
+DEFAULT_CHUNK = 4
+"""Steps per network call and backward. Measured (``docs/online-training.md``): 4 already gets
+SLTT to about half of BPTT's time, larger chunks gain little more time but hold more memory per
+chunk, and 4 keeps the measured peak at T=2048 within 10% of that at T=128."""
 
 
 def step_loss(output: torch.Tensor, target: torch.Tensor, step: int, num_steps: int,
@@ -39,19 +57,52 @@ def step_loss(output: torch.Tensor, target: torch.Tensor, step: int, num_steps: 
     return loss
 
 
-class SLTT(Method):
-    """SLTT: a backward at every step on l_t / T, one optimizer step per batch.
+def step_losses(output: torch.Tensor, target: torch.Tensor, start: int, num_steps: int, loss_fn: SequenceLoss,
+                mse_weight: float, grad_steps: Optional[Collection[int]] = None) -> list[torch.Tensor]:
+    """l_t of every step of the chunk ``output`` [B, K, t] that starts at step ``start``.
 
+    Only the steps in ``grad_steps`` (positions in the chunk; None: all) are computed with
+    a graph; the others from the detached output, so nothing is built that no backward frees.
+    """
+    steps = [output[..., i: i + 1] for i in range(output.shape[-1])]
+    return [step_loss(s if grad_steps is None or i in grad_steps else s.detach(), target, start + i, num_steps,
+                      loss_fn, mse_weight) for i, s in enumerate(steps)]
+
+
+def spatial_chunking(net: Any, chunk: int) -> tuple[int, Callable[[], ContextManager[Any]]]:
+    """How SLTT walks a sequence on ``net``: steps per call and the context each call runs in.
+
+    A network with a spatial-gradient mode (``spatial_chunks``) takes ``chunk`` steps per
+    call inside ``net.spatial_gradients()``; any other takes one step per call as it is
+    (a one-step call from the detached carried state has only spatial gradients).
+    """
+    if getattr(net, "spatial_chunks", False):
+        return chunk, net.spatial_gradients
+    return 1, contextlib.nullcontext
+
+
+def _check(chunk: int, mse_weight: float) -> None:
+    """Refuse hyperparameters SLTT and SLTT-K share, at construction rather than mid-training."""
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    if not 0 <= mse_weight <= 1:
+        raise ValueError(f"mse_weight must be in [0, 1], got {mse_weight}")
+
+
+class SLTT(Method):
+    """SLTT: the spatial-only gradient of (1/T) sum_t l_t, one optimizer step per batch.
+
+    One network call and one backward per chunk of ``chunk`` steps (see the module doc).
     Under DDP all backward passes but the last run in ``no_sync()``: one all-reduce per
     batch, of the accumulated gradient. Returns the mean per-step loss.
     """
 
     name = "sltt"
 
-    def __init__(self, mse_weight: float = 0.05, late_weighting: bool = False) -> None:
+    def __init__(self, chunk: int = DEFAULT_CHUNK, mse_weight: float = 0.05, late_weighting: bool = False) -> None:
         super().__init__(late_weighting)
-        if not 0 <= mse_weight <= 1:
-            raise ValueError(f"mse_weight must be in [0, 1], got {mse_weight}")
+        _check(chunk, mse_weight)
+        self.chunk = chunk
         self.mse_weight = mse_weight
 
     def train_batch(self, model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor,
@@ -59,41 +110,47 @@ class SLTT(Method):
         net = unwrap(model)
         net.reset_state()
         num_steps = x.shape[-1]
+        length, spatial = spatial_chunking(net, self.chunk)
         record = SpikeRecord(num_steps)
         optimizer.zero_grad()
         total = 0.0
-        for step in range(num_steps):
-            with gradient_sync(model, sync=step == num_steps - 1):
-                output = model(x[..., step: step + 1])
-                loss = step_loss(output, target, step, num_steps, loss_fn, self.mse_weight) / num_steps
+        for start, stop in chunks(num_steps, length):
+            with gradient_sync(model, sync=stop == num_steps), spatial():
+                output = model(x[..., start:stop])
+                loss = sum(step_losses(output, target, start, num_steps, loss_fn, self.mse_weight)) / num_steps
                 loss.backward()
             net.detach_state()
-            record.add(output, step)
+            record.add(output, start)
             total += loss.item()
         optimizer.step()
         return total, record.spikes
 
 
 class SLTTK(Method):
-    """SLTT-K: backward on ``k`` steps drawn at random per batch; the others run forward only.
+    """SLTT-K: only ``k`` steps drawn at random per batch contribute a gradient.
 
     The chosen steps' losses are scaled by 1/k instead of 1/T, so the accumulated
     gradient is an unbiased estimate of SLTT's (the mean of l_t over the chosen steps
-    estimates the mean over all steps). Steps are drawn without replacement from the
+    estimates the mean over all steps). Chunks of ``chunk`` steps as in :class:`SLTT`: a
+    chunk holding chosen steps runs in the spatial-gradient mode and backpropagates the
+    sum of its chosen steps' losses (as no gradient crosses a step, the other steps of
+    the chunk contribute nothing: the same gradient as a backward per chosen step); a
+    chunk without one runs forward only. Steps are drawn without replacement from the
     method's own generator (seeded, checkpointed), so all DDP ranks choose the same
-    steps; all chosen backward passes but the last run in ``no_sync()``. Returns the
-    mean per-step loss over all T steps (computed without gradients where not chosen).
+    steps; all backward passes but the last run in ``no_sync()``. Returns the mean
+    per-step loss over all T steps.
     """
 
     name = "sltt-k"
 
-    def __init__(self, k: int = 4, mse_weight: float = 0.05, seed: int = 0, late_weighting: bool = False) -> None:
+    def __init__(self, k: int = 4, chunk: int = DEFAULT_CHUNK, mse_weight: float = 0.05, seed: int = 0,
+                 late_weighting: bool = False) -> None:
         super().__init__(late_weighting)
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        if not 0 <= mse_weight <= 1:
-            raise ValueError(f"mse_weight must be in [0, 1], got {mse_weight}")
+        _check(chunk, mse_weight)
         self.k = k
+        self.chunk = chunk
         self.mse_weight = mse_weight
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -107,24 +164,25 @@ class SLTTK(Method):
         net = unwrap(model)
         net.reset_state()
         num_steps = x.shape[-1]
+        length, spatial = spatial_chunking(net, self.chunk)
         chosen = self.choose_steps(num_steps)
-        chosen_set, last = set(chosen), chosen[-1]
         record = SpikeRecord(num_steps)
         optimizer.zero_grad()
         total = 0.0
-        for step in range(num_steps):
-            if step in chosen_set:
-                with gradient_sync(model, sync=step == last):
-                    output = model(x[..., step: step + 1])
-                    loss = step_loss(output, target, step, num_steps, loss_fn, self.mse_weight)
-                    (loss / len(chosen)).backward()
+        for start, stop in chunks(num_steps, length):
+            picked = [step - start for step in chosen if start <= step < stop]
+            if picked:
+                with gradient_sync(model, sync=stop > chosen[-1]), spatial():
+                    output = model(x[..., start:stop])
+                    losses = step_losses(output, target, start, num_steps, loss_fn, self.mse_weight, picked)
+                    (sum(losses[i] for i in picked) / len(chosen)).backward()
                 net.detach_state()
             else:
                 with torch.no_grad():
-                    output = model(x[..., step: step + 1])
-                    loss = step_loss(output, target, step, num_steps, loss_fn, self.mse_weight)
-            record.add(output, step)
-            total += loss.item() / num_steps
+                    output = model(x[..., start:stop])
+                    losses = step_losses(output, target, start, num_steps, loss_fn, self.mse_weight)
+            record.add(output, start)
+            total += torch.stack(losses).sum().item() / num_steps
         optimizer.step()
         return total, record.spikes
 
