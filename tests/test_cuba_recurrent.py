@@ -196,3 +196,17 @@ def test_cli_export_and_run_match_the_trained_network_spike_for_spike(trained_ru
     _, model, _ = load_run(trained_run)
     inputs = load_dataset("digits", "test", encoding=Encoding("pixel")).spikes(range(4))
     assert model.run(torch.from_numpy(inputs)).sum() > 0  # the comparison is not between silent networks
+
+
+def test_sltt_takes_a_recurrent_cuba_network_one_step_per_call() -> None:
+    """The chunked spatial-gradient mode holds for feed-forward CUBA stacks only: a
+    recurrent layer would keep the gradient through R s[t-1] inside a chunk."""
+    from lava_fptt.training.methods.sltt import spatial_chunking
+
+    recurrent, feed_forward = network(), SpikingNetwork(NetworkConfig(sizes=SIZES))
+    assert not recurrent.spatial_chunks and feed_forward.spatial_chunks
+    assert spatial_chunking(recurrent, 8)[0] == 1
+    assert spatial_chunking(feed_forward, 8)[0] == 8
+    with pytest.raises(NotImplementedError, match="recurrent"):
+        with recurrent.spatial_gradients():
+            pass

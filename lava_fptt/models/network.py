@@ -93,7 +93,9 @@ class SpikingNetwork(torch.nn.Module):
 
     spatial_chunks = True
     """Whether :meth:`spatial_gradients` is available: a chunk of any length then gets SLTT's
-    spatial-only gradient in one call (CUBA layers); False for LTC networks."""
+    spatial-only gradient in one call. True for feed-forward CUBA stacks; False with
+    recurrent layers (their recurrence is stepped, see :class:`CubaRecurrent`) and for
+    LTC networks. Set per network in ``__init__``."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "SpikingNetwork":
         config = args[0] if args else kwargs.get("config")
@@ -112,6 +114,7 @@ class SpikingNetwork(torch.nn.Module):
                                          for i in range(len(sizes) - 2)]
         layers.append(CubaDense(sizes[-2], sizes[-1], config.cuba, config.weight_scale))
         self.layers = torch.nn.ModuleList(layers)
+        self.spatial_chunks = not config.recurrent
         self._pending: Optional[torch.Tensor] = None  # last len(layers) input steps, not yet delivered
 
     @property
@@ -155,6 +158,9 @@ class SpikingNetwork(torch.nn.Module):
         (:meth:`CubaDense.forward <lava_fptt.models.cuba.CubaDense.forward>`). The
         delay line needs nothing: it moves input data, which has no gradient.
         """
+        if not self.spatial_chunks:
+            raise NotImplementedError("this network has no spatial-only gradient mode (recurrent layers); "
+                                      "train it one step per call")
         for layer in self.layers:
             layer.spatial = True
         try:
