@@ -10,6 +10,7 @@ STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
 LAVA   := lava-nc==0.10.0 lava-dl==0.6.0
 DEMO   ?= runs/demo
+TUTORIAL_TIMEOUT ?= 300
 PYTEST_ARGS ?=
 
 .PHONY: env demo test test-lava test-all bench tutorials notebooks docs clean help
@@ -45,7 +46,7 @@ bench: $(STAMP)  ## benchmarks (tables and plots under benchmarks/results)
 	$(PY) benchmarks/run_all.py
 
 tutorials: $(STAMP)  ## run every tutorial headless (figures in tutorials/figures), timing each
-	$(PY) tools/run_tutorials.py
+	$(PY) tools/run_tutorials.py --timeout $(TUTORIAL_TIMEOUT)
 
 notebooks: $(STAMP)  ## tutorials/*.py as Jupyter notebooks (tutorials/*.ipynb, not versioned)
 	$(PY) -m pip install --quiet -r requirements/notebooks.txt
