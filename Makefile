@@ -10,9 +10,10 @@ STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
 LAVA   := lava-nc==0.10.0 lava-dl==0.6.0
 DEMO   ?= runs/demo
+TUTORIAL_TIMEOUT ?= 300
 PYTEST_ARGS ?=
 
-.PHONY: env demo test test-lava test-all bench tutorials clean help
+.PHONY: env demo test test-lava test-all bench tutorials notebooks docs clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -39,10 +40,20 @@ test: $(STAMP)  ## the project's test suite
 test-lava: $(STAMP)  ## the test suites shipped in the lava-nc and lava-dl wheels, on this environment
 	$(PY) tools/lava_suites.py
 
-test-all: test test-lava  ## what CI runs
+test-all: test test-lava tutorials  ## what CI runs
 
 bench: $(STAMP)  ## benchmarks (tables and plots under benchmarks/results)
 	$(PY) benchmarks/run_all.py
 
+tutorials: $(STAMP)  ## run every tutorial headless (figures in tutorials/figures), timing each
+	$(PY) tools/run_tutorials.py --timeout $(TUTORIAL_TIMEOUT)
+
+notebooks: $(STAMP)  ## tutorials/*.py as Jupyter notebooks (tutorials/*.ipynb, not versioned)
+	$(PY) -m pip install --quiet -r requirements/notebooks.txt
+	$(BIN)/jupytext --to ipynb tutorials/[0-9][0-9]_*.py
+
+docs: $(STAMP)  ## regenerate the API reference docs/api.md from the docstrings
+	$(PY) tools/api_reference.py --out docs/api.md
+
 clean:  ## remove the environment and run outputs
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs tutorials/runs tutorials/figures

@@ -13,9 +13,9 @@ import sys
 import warnings
 from typing import Any, Optional, Sequence
 
-from . import bench, demo, export, learn, run, train
+from . import bench, demo, export, learn, resources, run, train
 
-COMMANDS = (train, export, run, learn, demo, bench)
+COMMANDS = (train, export, run, learn, demo, bench, resources)
 USER_ERRORS = (ValueError, FileNotFoundError)
 
 
