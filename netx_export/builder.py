@@ -23,6 +23,7 @@ steps ``t`` with ``t % reset_interval == (reset_offset + 1 + k) % reset_interval
 from __future__ import annotations
 
 import pathlib
+import warnings
 from typing import Any, Optional
 
 import numpy as np
@@ -44,6 +45,13 @@ from .loader import dataset_text, neuron_type
 LTC_NEURONS = {NETX_NEURON_TYPES["spiking"]: LTCIntParams, NETX_NEURON_TYPES["readout"]: ReadoutIntParams}
 """``neuron/type`` of the layers this module builds itself, and their integer parameter tuple."""
 PRECISIONS = ("fixed", "float")
+
+# Lava's compiler looks for ProcessModels by importing every file in the directory of a
+# Process's module as a top-level module; this package's other files use relative
+# imports, so each import fails with a UserWarning on every run, although the models it
+# needs (here) are found. Only that warning, for this package, is silenced.
+warnings.filterwarnings("ignore", message=r"Cannot import module '<module '\w+' from '.*netx_export",
+                        category=UserWarning)
 
 
 class LTCLayer(AbstractProcess):
