@@ -115,6 +115,23 @@ def _layer_sizes(group: Any, kind: str) -> Optional[tuple[Optional[int], int]]:
     return (size if kind == "input" else None), size
 
 
+def refuse_float_netx_layers(summary: NetworkSummary) -> None:
+    """Refuse a floating-point run of layers that netx builds (CUBA and other non-LTC neurons).
+
+    netx writes and reads Loihi integer neuron parameters (decays in 1/4096, threshold and
+    current scaled by 2**6) and hands them to Lava's LIF unchanged; its ``floating_pt``
+    model would read them as float decays and thresholds and compute something else
+    (measured: 8 % accuracy, spike_match 0.11 on a trained digits network). Our LTC
+    layers carry their own float form (dequantized), so they alone run in float.
+    """
+    for index, neuron in enumerate(summary.neuron_types):
+        if neuron is not None and neuron not in LTC_NEURONS:
+            raise NetworkFileError(
+                f"{summary.path}: layer {index} ({neuron} neuron) runs in fixed point only: netx's "
+                f"layers carry Loihi integer parameters, which Lava's floating-point model misreads; "
+                f"use precision 'fixed'")
+
+
 def load_network(
     path: str | pathlib.Path, reset_interval: Optional[int] = None, reset_offset: int = 0,
     precision: str = "fixed", num_layers: Optional[int] = None,
@@ -129,6 +146,8 @@ def load_network(
     """
     from .builder import Network
 
-    describe(path)
+    summary = describe(path)
+    if precision == "float":
+        refuse_float_netx_layers(summary)
     return Network(path, num_layers=num_layers, reset_interval=reset_interval, reset_offset=reset_offset,
                    precision=precision)

@@ -84,7 +84,7 @@ test = load_dataset("digits", "test", encoding=encoding)
 index = np.arange(60)
 inputs, labels = test.spikes(index), test.labels[index]
 reference = model.run(torch.from_numpy(inputs)).numpy()
-runs = {precision: run_in_lava(path, inputs, precision) for precision in ("fixed", "float")}
+runs = {"fixed": run_in_lava(path, inputs, "fixed")}
 
 def accuracy(output, kind="spikes"):
     return float((predict(torch.from_numpy(np.asarray(output)), kind).numpy() == labels).mean())
@@ -105,14 +105,22 @@ assert accuracy(runs["fixed"].output) == accuracy(reference)
 # the same integer arithmetic as Lava's bit-accurate LIF (12-bit decays, 24-bit states,
 # 8-bit weights scaled by 64).
 #
-# The floating-point run of this CUBA file is **not** meaningful, and the numbers above
-# show it: netx builds CUBA layers with the integer parameters of the file (weights in
-# units of 1/64, decays in units of 1/4096, threshold mantissa), which only the
-# fixed-point LIF interprets; Lava's floating-point LIF reads the same numbers as floats
-# (a current decay of e.g. 1024 instead of 0.25). `precision="float"` is meaningful for
-# LTC layers, whose builder converts every integer to the float it stands for (next
-# section). For CUBA networks, use fixed point: it is the one that says what Loihi 2's
-# integer arithmetic computes.
+# A floating-point run of this CUBA file is refused: netx builds CUBA layers with the
+# integer parameters of the file (weights in units of 1/64, decays in units of 1/4096,
+# threshold mantissa), which only the fixed-point LIF interprets; Lava's floating-point
+# LIF would read the same numbers as floats (a current decay of e.g. 1024 instead of
+# 0.25) and compute something else. `precision="float"` is meaningful for LTC layers,
+# whose builder converts every integer to the float it stands for (next section).
+
+# %%
+from netx_export import NetworkFileError
+
+try:
+    run_in_lava(path, inputs, "float")
+except NetworkFileError as error:
+    print("refused:", error)
+else:
+    raise AssertionError("a float run of netx CUBA layers should be refused")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.5), sharey=True)
