@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from typing import Any, ContextManager, Iterator, Optional, Protocol
+from typing import Any, Callable, ContextManager, Iterator, Optional, Protocol
 
 import torch
 
@@ -143,6 +143,33 @@ def sequence_loss(output_kind: str, gain: float = 8.0, late_weighting: bool = Fa
     if output_kind not in losses:
         raise ValueError(f"no loss for output kind {output_kind!r}; known: {', '.join(losses)}")
     return losses[output_kind](gain, late_weighting=late_weighting)
+
+
+def step_every_chunk(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, loss_fn: SequenceLoss,
+                     optimizer: torch.optim.Optimizer, chunk: int,
+                     step: Callable[[], None]) -> tuple[float, torch.Tensor]:
+    """Walk a batch from rest in chunks of ``chunk`` steps with an update after each chunk.
+
+    The loop TBPTT and FPTT share: per chunk, a forward from the carried state, the
+    chunk's loss, ``zero_grad`` and backward, then ``step()`` (the method's update, e.g.
+    ``optimizer.step``), then the carried state is detached. Returns the mean chunk loss
+    and the recorded outputs.
+    """
+    net = unwrap(model)
+    net.reset_state()
+    num_steps = x.shape[-1]
+    record = SpikeRecord(num_steps)
+    total, count = 0.0, 0
+    for start, stop in chunks(num_steps, chunk):
+        output = model(x[..., start:stop])
+        loss = loss_fn(output, target, start, num_steps)
+        optimizer.zero_grad()
+        loss.backward()
+        step()
+        net.detach_state()
+        record.add(output, start)
+        total, count = total + loss.item(), count + 1
+    return total / count, record.spikes
 
 
 class Method(abc.ABC):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ..engine import Method, SequenceLoss, SpikeRecord, chunks, unwrap
+from ..engine import Method, SequenceLoss, step_every_chunk, unwrap
 
 
 class BPTT(Method):
@@ -46,18 +46,4 @@ class TBPTT(Method):
 
     def train_batch(self, model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor,
                     loss_fn: SequenceLoss, optimizer: torch.optim.Optimizer) -> tuple[float, torch.Tensor]:
-        net = unwrap(model)
-        net.reset_state()
-        num_steps = x.shape[-1]
-        record = SpikeRecord(num_steps)
-        total, count = 0.0, 0
-        for start, stop in chunks(num_steps, self.chunk):
-            output = model(x[..., start:stop])
-            loss = loss_fn(output, target, start, num_steps)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            net.detach_state()
-            record.add(output, start)
-            total, count = total + loss.item(), count + 1
-        return total / count, record.spikes
+        return step_every_chunk(model, x, target, loss_fn, optimizer, self.chunk, optimizer.step)

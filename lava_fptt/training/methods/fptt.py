@@ -33,7 +33,7 @@ from typing import Any, Optional
 
 import torch
 
-from ..engine import Method, SequenceLoss, SpikeRecord, chunks, trainable, unwrap
+from ..engine import Method, SequenceLoss, step_every_chunk, trainable
 
 
 class FPTT(Method):
@@ -86,27 +86,17 @@ class FPTT(Method):
 
     def train_batch(self, model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor,
                     loss_fn: SequenceLoss, optimizer: torch.optim.Optimizer) -> tuple[float, torch.Tensor]:
-        net = unwrap(model)
-        net.reset_state()
         params = trainable(model)
         self._ensure_state(params)
-        num_steps = x.shape[-1]
-        record = SpikeRecord(num_steps)
-        total, count = 0.0, 0
-        for start, stop in chunks(num_steps, self.chunk):
-            output = model(x[..., start:stop])
-            loss = loss_fn(output, target, start, num_steps)
-            optimizer.zero_grad()
-            loss.backward()
+
+        def step() -> None:
             self.add_regularizer_grad(params)
             if self.clip is not None:
                 torch.nn.utils.clip_grad_norm_(params.values(), self.clip)
             optimizer.step()
             self.update_duals(params)
-            net.detach_state()
-            record.add(output, start)
-            total, count = total + loss.item(), count + 1
-        return total / count, record.spikes
+
+        return step_every_chunk(model, x, target, loss_fn, optimizer, self.chunk, step)
 
     def state_dict(self) -> dict[str, Any]:
         return {"w_bar": {n: t.clone() for n, t in self.w_bar.items()},
