@@ -51,6 +51,15 @@ def delay_steps(x: torch.Tensor, carried: Optional[torch.Tensor], steps: int) ->
     return joined[..., : x.shape[-1]], joined[..., x.shape[-1]:].detach()
 
 
+def rest_neuron(neuron: Any) -> None:
+    """Put a slayer CUBA neuron with persistent state at rest: zero current and voltage.
+
+    A one-element state broadcasts to any batch on the next call, as slayer's initial state does.
+    """
+    neuron.current_state = torch.zeros_like(neuron.current_state.reshape(-1)[:1])
+    neuron.voltage_state = torch.zeros_like(neuron.voltage_state.reshape(-1)[:1])
+
+
 class CubaDense(torch.nn.Module):
     """A dense synapse and CUBA neuron layer (slayer) that carries its state across calls.
 
@@ -100,9 +109,7 @@ class CubaDense(torch.nn.Module):
 
     def reset_state(self) -> None:
         """Start the next call from rest: zero current and voltage."""
-        neuron = self.block.neuron
-        neuron.current_state = torch.zeros_like(neuron.current_state.reshape(-1)[:1])
-        neuron.voltage_state = torch.zeros_like(neuron.voltage_state.reshape(-1)[:1])
+        rest_neuron(self.block.neuron)
 
     def detach_state(self) -> None:
         """Nothing to do: slayer stores its carried neuron state detached already."""

@@ -33,7 +33,7 @@ from typing import Any, Optional
 
 import torch
 
-from .cuba import CubaParams
+from .cuba import CubaParams, rest_neuron
 
 
 class CubaRecurrent(torch.nn.Module):
@@ -73,9 +73,7 @@ class CubaRecurrent(torch.nn.Module):
 
     def reset_state(self) -> None:
         """Start the next call from rest: zero current, voltage and last spikes."""
-        neuron = self.block.neuron
-        neuron.current_state = torch.zeros_like(neuron.current_state.reshape(-1)[:1])
-        neuron.voltage_state = torch.zeros_like(neuron.voltage_state.reshape(-1)[:1])
+        rest_neuron(self.block.neuron)
         self._spikes = None
 
     def detach_state(self) -> None:

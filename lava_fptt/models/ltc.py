@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from typing import Any, ContextManager
 
-import h5py
 import torch
 
 from lava_fptt.blocks.ltc import LTCDense, LTCReadout, LTCRecurrent
@@ -88,10 +87,3 @@ class LTCNetwork(SpikingNetwork):
             out.append(x)
         self.reset_state()
         return out
-
-    def export_hdf5(self, path: str) -> None:
-        """Write the netx HDF5 file with LTC layers (format: ``docs/netx_ltc_format.md``)."""
-        with h5py.File(path, "w") as f:
-            layers = f.create_group("layer")
-            for index, layer in enumerate(self.layers):
-                layer.export_hdf5(layers.create_group(str(index)))

@@ -182,7 +182,11 @@ class SpikingNetwork(torch.nn.Module):
         return out
 
     def export_hdf5(self, path: str) -> None:
-        """Write lava-dl's netx HDF5 format: group ``layer`` with one sub-group per layer."""
+        """Write lava-dl's netx HDF5 format: group ``layer`` with one sub-group per layer.
+
+        Each layer writes its own sub-group: CUBA layers as lava-dl does, LTC layers in our
+        documented extension (``docs/netx_ltc_format.md``).
+        """
         with h5py.File(path, "w") as f:
             layers = f.create_group("layer")
             for index, layer in enumerate(self.layers):
