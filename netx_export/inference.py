@@ -30,9 +30,10 @@ from __future__ import annotations
 import pathlib
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from lava_fptt.neurons.ltc import ONE
 from lava_fptt.runtime import lava_session, run_steps
@@ -41,6 +42,8 @@ from .errors import NetworkFileError
 from .loader import describe, load_network
 
 PRECISIONS = {"fixed": "fixed_pt", "float": "floating_pt"}
+PROGRESS_PIECES = 50
+"""With a progress bar, a run pauses about this many times (each pause costs a few ms)."""
 
 
 @dataclass(frozen=True)
@@ -86,11 +89,13 @@ def run_config(precision: str) -> object:
 
 
 def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed",
-                record_hidden: bool = True) -> LavaResult:
+                record_hidden: bool = True, progress: bool = False) -> LavaResult:
     """Run ``inputs`` [N, channels, steps] (binary spikes) through the network in ``path``.
 
     ``record_hidden=False`` leaves out the sinks on the hidden LTC layers (one Lava
-    process each), e.g. to time the network alone.
+    process each), e.g. to time the network alone. ``progress`` draws a bar of the
+    samples done on stderr (when it is a terminal); the run then pauses every
+    :data:`PROGRESS_PIECES`-th of the samples to update it.
 
     Networks of CUBA layers follow the CUBA torch model (output step k of a window is
     torch step k, module docstring). Networks with LTC layers follow the LTC torch model,
@@ -134,7 +139,11 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
             layer.out.connect(hidden_sinks[-1].a_in)
     with lava_session(network):
         start = time.perf_counter()
-        run_clearing_recurrence(network, total, config, recurrent_clears(network.layers, window, reset_offset, total))
+        with tqdm(total=num_samples, unit="sample", desc=f"Lava ({precision} point)",
+                  disable=None if progress else True, leave=False) as bar:
+            pauses = progress_pauses(num_samples, window) if progress else {}
+            pauses.update(recurrent_clears(network.layers, window, reset_offset, total))
+            run_pausing(network, total, config, pauses, lambda step: bar.update(step // window - bar.n))
         elapsed = time.perf_counter() - start
         recorded = sink.data.get()
         hidden_recorded = [s.data.get() for s in hidden_sinks]
@@ -171,16 +180,27 @@ def recurrent_clears(layers: list[Any], window: int, reset_offset: int, total: i
     return clears
 
 
-def run_clearing_recurrence(network: Any, total: int, config: object, clears: dict[int, list[Any]]) -> None:
-    """Run ``total`` steps, pausing after each step in ``clears`` to zero those synapses' ``a_buff``."""
+def progress_pauses(num_samples: int, window: int) -> dict[int, list[Any]]:
+    """Steps (ends of sample windows) after which to pause to show progress, about
+    :data:`PROGRESS_PIECES` of them, with nothing to clear."""
+    every = max(1, -(-num_samples // PROGRESS_PIECES))
+    return {i * window: [] for i in range(every, num_samples, every)}
+
+
+def run_pausing(network: Any, total: int, config: object, pauses: dict[int, list[Any]],
+                paused: Callable[[int], None] = lambda step: None) -> None:
+    """Run ``total`` steps, pausing after each step in ``pauses`` to zero the buffered output
+    ``a_buff`` of the synapses it lists, and calling ``paused(step)`` after every piece."""
     done = 0
-    for step in sorted(clears):
+    for step in sorted(pauses):
         run_steps(network, step - done, config)
         done = step
-        for synapse in clears[step]:
+        for synapse in pauses[step]:
             synapse.a_buff.set(np.zeros(synapse.a_buff.shape))
+        paused(done)
     if total > done:
         run_steps(network, total - done, config)
+        paused(total)
 
 
 def spike_match(a: np.ndarray, b: np.ndarray) -> float:
