@@ -107,6 +107,7 @@ def sigterm_raises() -> Iterator[None]:
         return
 
     def raise_terminated(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: let the cleanup it starts finish
         raise Terminated("terminated by SIGTERM")
 
     signal.signal(signal.SIGTERM, raise_terminated)
@@ -144,16 +145,18 @@ def _force_stop(runtime: Any) -> None:
     runtime._is_running = runtime._is_started = False
 
 
-def stop_runtime(process: AbstractProcess) -> None:
+def stop_runtime(process: AbstractProcess, clean: bool = True) -> None:
     """End the runtime ``process`` started, whatever state it is in (no-op without one).
 
-    A runtime that is paused or finished is stopped normally; one that is mid-run or was
-    interrupted while starting (its actors in an unknown state) is ended by force.
+    A runtime that is paused or finished is stopped normally. With ``clean=False`` (after
+    an exception, which may have struck inside Lava's own calls, so its flags cannot be
+    trusted), or when it is mid-run or was interrupted while starting (its actors in an
+    unknown state), it is ended by force.
     """
     runtime = process.runtime
     if runtime is None:
         return
-    if runtime._is_running or not runtime._is_initialized:
+    if not clean or runtime._is_running or not runtime._is_initialized:
         _force_stop(runtime)
     elif runtime._is_started:
         process.stop()
@@ -206,5 +209,7 @@ def lava_session(process: AbstractProcess) -> Iterator[AbstractProcess]:
     with sigterm_raises():
         try:
             yield process
-        finally:
-            stop_runtime(process)
+        except BaseException:
+            stop_runtime(process, clean=False)
+            raise
+        stop_runtime(process)

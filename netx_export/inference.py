@@ -40,6 +40,7 @@ from lava_fptt.runtime import lava_session, run_steps
 
 from .errors import NetworkFileError
 from .loader import describe, load_network
+from .validate import require_neurons
 
 PRECISIONS = {"fixed": "fixed_pt", "float": "floating_pt"}
 PROGRESS_PIECES = 50
@@ -94,7 +95,7 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
 
     ``record_hidden=False`` leaves out the sinks on the hidden LTC layers (one Lava
     process each), e.g. to time the network alone. ``progress`` draws a bar of the
-    samples done on stderr (when it is a terminal); the run then pauses every
+    samples done on stderr when it is a terminal; the run then pauses every
     :data:`PROGRESS_PIECES`-th of the samples to update it.
 
     Networks of CUBA layers follow the CUBA torch model (output step k of a window is
@@ -111,6 +112,7 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
 
     config = run_config(precision)
     summary = describe(path)
+    require_neurons(summary.path, summary.layer_types, summary.neuron_types)
     if inputs.ndim != 3 or (summary.num_inputs is not None and inputs.shape[1] != summary.num_inputs):
         raise NetworkFileError(
             f"{summary.path}: the network takes {summary.num_inputs} input channels, "
@@ -141,7 +143,7 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
         start = time.perf_counter()
         with tqdm(total=num_samples, unit="sample", desc=f"Lava ({precision} point)",
                   disable=None if progress else True, leave=False) as bar:
-            pauses = progress_pauses(num_samples, window) if progress else {}
+            pauses = {} if bar.disable else progress_pauses(num_samples, window)
             pauses.update(recurrent_clears(network.layers, window, reset_offset, total))
             run_pausing(network, total, config, pauses, lambda step: bar.update(step // window - bar.n))
         elapsed = time.perf_counter() - start

@@ -78,7 +78,7 @@ class _ReferenceEngine:
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         return self.network.weights()
 
-    def stop(self) -> None:
+    def stop(self, clean: bool = True) -> None:
         """Nothing to release."""
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import itertools
 import json
 import pathlib
+import sys
 import time
-from dataclasses import replace
 from typing import Any, Optional
 
 import torch
@@ -21,17 +21,15 @@ from tqdm.auto import tqdm
 
 from ..data import SpikeDataset, load_dataset
 from ..models.network import SpikingNetwork, predict
+from ..files import atomic_path, remove_stale_temporaries, writable_dir
 from . import distributed
-from .checkpoint import load, save_atomic, write_text_atomic
+from .checkpoint import (CHECKPOINT, CONFIG, RunDirError, check_finite, load, read_config, resume_state, save_atomic,
+                         write_text_atomic)
 from .config import TrainConfig, epoch_lr
 from .engine import sequence_loss, unwrap
 from .methods import make_method
 
-CHECKPOINT, CONFIG, METRICS, PLOT = "checkpoint.pt", "config.json", "metrics.json", "training.png"
-
-
-class RunDirError(ValueError):
-    """A run directory is missing, incomplete, or belongs to a different config."""
+METRICS, PLOT = "metrics.json", "training.png"
 
 
 def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
@@ -63,10 +61,13 @@ def load_run(run_dir: str | pathlib.Path) -> tuple[TrainConfig, SpikingNetwork, 
     for name in (CONFIG, CHECKPOINT):
         if not (run_dir / name).is_file():
             raise RunDirError(f"{run_dir}: no {name} (not a training run, or no epoch completed yet)")
-    config = TrainConfig.from_json((run_dir / CONFIG).read_text())
+    config = read_config(run_dir / CONFIG)
     state = load(run_dir / CHECKPOINT)
     model = build_model(config)
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:  # parameter names or shapes that are not the config's network
+        raise RunDirError(f"{run_dir / CHECKPOINT}: does not fit the network of {CONFIG} ({err})") from None
     return config, model, state
 
 
@@ -93,7 +94,8 @@ def plot_metrics(metrics: list[dict[str, Any]], path: pathlib.Path, title: str) 
     ax_acc.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
 
 
@@ -107,10 +109,11 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     lead = rank == 0
     method = make_method(config.algo, **config.algo_params)  # refuse bad parameters before touching run_dir
     run_dir = pathlib.Path(run_dir)
-    if lead:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    distributed.barrier()
     train_data, test_data = datasets(config)
+    per_rank = train_data.num_batches(config.batch_size, config.train_limit) // world
+    if per_rank < 1:
+        raise ValueError(f"fewer training batches than processes ({world}); lower --batch-size")
+    state = resume_state(run_dir, config)  # refuses a run of another config before anything is written
     torch.manual_seed(config.seed)
     network = build_model(config)
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
@@ -118,24 +121,21 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     metrics: list[dict[str, Any]] = []
     start_epoch = 0
 
-    if (run_dir / CONFIG).exists():
-        saved = TrainConfig.from_json((run_dir / CONFIG).read_text())
-        if replace(saved, epochs=config.epochs) != config:
-            raise RunDirError(f"{run_dir}: holds a run with a different config; choose another --out")
-    if (run_dir / CHECKPOINT).exists():
-        state = load(run_dir / CHECKPOINT)
+    if state is not None:
         network.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         method.load_state_dict(state["method"])
         metrics = state["metrics"]
         start_epoch = state["epoch"]
+        if progress and lead:
+            tqdm.write(f"resuming {run_dir} after epoch {start_epoch} of {config.epochs}", file=sys.stderr)
     distributed.barrier()  # every rank has read the old config before rank 0 rewrites it
     if lead:
+        writable_dir(run_dir)
+        for name in (CHECKPOINT, CONFIG, METRICS, PLOT):  # left by a process killed while writing
+            remove_stale_temporaries(run_dir, name)
         write_text_atomic(config.to_json(), run_dir / CONFIG)
     model = distributed.wrap(network)
-    per_rank = train_data.num_batches(config.batch_size, config.train_limit) // world
-    if per_rank < 1:
-        raise ValueError(f"fewer training batches than processes ({world}); lower --batch-size")
 
     for epoch in range(start_epoch, config.epochs):
         began = time.perf_counter()
@@ -155,6 +155,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
             seen += len(y)
             bar.set_postfix(loss=f"{loss:.3f}", acc=f"{correct / seen:.3f}")
         loss_sum, correct, seen = distributed.sum_over_ranks([loss_sum, correct, seen])
+        check_finite(network, loss_sum / (per_rank * world), epoch + 1)  # the same on every rank
         unwrap(model).reset_state()
         model.eval()
         record = None
@@ -169,7 +170,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
             if progress:
                 tqdm.write(f"epoch {record['epoch']}: loss {record['train_loss']:.4f} "
                            f"train {record['train_accuracy']:.4f} test {record['test_accuracy']:.4f} "
-                           f"({record['seconds']:.1f} s)")
+                           f"({record['seconds']:.1f} s)", file=sys.stderr)
         metrics.append(distributed.from_rank0(record))
         if lead:
             save_atomic({"model": network.state_dict(), "optimizer": optimizer.state_dict(),
