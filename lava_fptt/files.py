@@ -30,6 +30,7 @@ def atomic_path(path: str | pathlib.Path, fsync: bool = False) -> Iterator[pathl
     os.close(handle)
     tmp = pathlib.Path(name)
     try:
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; the result gets a new file's usual mode
         yield tmp
         if fsync:
             with open(tmp, "rb+") as f:
@@ -38,6 +39,12 @@ def atomic_path(path: str | pathlib.Path, fsync: bool = False) -> Iterator[pathl
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomic(text: str, path: str | pathlib.Path) -> None:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import tempfile
 from typing import Any, Optional
 
+import torch
+
+from lava_fptt.files import atomic_path
 from lava_fptt.models.network import SpikingNetwork
 
 FORMAT = "lava-fptt/1"
@@ -18,21 +19,20 @@ def export_network(network: SpikingNetwork, path: str | pathlib.Path, metadata: 
     The layers are the group ``layer/0 ... layer/n-1`` as lava-dl writes them. Our own
     metadata (network config, data encoding) goes into root attributes, which netx
     ignores. The file is written beside its destination and renamed into place, so a
-    failure never leaves a half-written network.
+    failure never leaves a half-written network. A network with NaN or infinite
+    parameters (a diverged training run) is refused.
     """
     import h5py
 
+    bad = [name for name, p in network.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        raise ValueError(f"the network has NaN or infinite parameters ({', '.join(bad[:4])}): its training "
+                         "diverged; nothing exported")
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        network.export_hdf5(tmp)
+    with atomic_path(path) as tmp:
+        network.export_hdf5(str(tmp))
         with h5py.File(tmp, "a") as f:
             f.attrs["format"] = FORMAT
             f.attrs["config"] = json.dumps({"network": network.config.to_dict(), **(metadata or {})})
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
     return path

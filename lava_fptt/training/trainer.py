@@ -19,7 +19,7 @@ from typing import Any, Optional
 import torch
 from tqdm.auto import tqdm
 
-from ..data import SpikeDataset, load_dataset
+from ..data import SpikeDataset, load_splits
 from ..models.network import SpikingNetwork, predict
 from ..files import atomic_path, remove_stale_temporaries, writable_dir
 from . import distributed
@@ -33,8 +33,7 @@ METRICS, PLOT = "metrics.json", "training.png"
 
 
 def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
-    train = load_dataset(config.dataset, "train", config.data_dir, config.encoding)
-    test = load_dataset(config.dataset, "test", config.data_dir, config.encoding)
+    train, test = load_splits(config.dataset, config.data_dir, config.encoding)
     if train.num_channels != config.network.sizes[0] or train.num_classes != config.network.sizes[-1]:
         raise ValueError(
             f"{config.dataset} with encoding {config.encoding.kind!r} has {train.num_channels} channels and "
