@@ -23,10 +23,14 @@ def atomic_path(path: str | pathlib.Path, fsync: bool = False) -> Iterator[pathl
 
     ``fsync`` flushes the file to disk before the rename (for checkpoints, whose loss
     costs work). On any exception, KeyboardInterrupt included, the temporary file is
-    removed and the exception propagates; ``path`` is left as it was.
+    removed and the exception propagates (an ``OSError`` naming ``path``); ``path`` is
+    left as it was.
     """
     path = pathlib.Path(path)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:  # a missing or read-only directory: name the file that was to be written
+        raise OSError(err.errno, err.strerror, str(path)) from None
     os.close(handle)
     tmp = pathlib.Path(name)
     try:
@@ -36,6 +40,11 @@ def atomic_path(path: str | pathlib.Path, fsync: bool = False) -> Iterator[pathl
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # a full disk or I/O error while writing: name the file being written
+        tmp.unlink(missing_ok=True)
+        if err.filename is None or str(err.filename) == str(tmp):
+            raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -30,7 +30,7 @@ from . import bench, demo, export, learn, resources, run, train
 from .common import UsageError, add_shared_options, apply_threads, error_message
 
 COMMANDS = (train, export, run, learn, demo, bench, resources)
-USER_ERRORS = (ValueError, OSError, UsageError)
+USER_ERRORS = (ValueError, OSError)
 EXIT_USAGE, EXIT_SIGINT, EXIT_SIGPIPE, EXIT_SIGTERM = 2, 130, 141, 143
 
 
@@ -39,7 +39,7 @@ class Parser(argparse.ArgumentParser):
     under ``--json``) instead of argparse's usage text and exit."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        raise UsageError(message)
 
 
 def leaf_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
@@ -65,6 +65,19 @@ def build_parser() -> Parser:
     for leaf in leaf_parsers(parser):
         add_shared_options(leaf)
     return parser
+
+
+def command_words(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """The subcommand words at the start of ``argv`` (``['bench', 'memory']``), known without
+    parsing the rest, so that even a usage error can name its command."""
+    words: list[str] = []
+    for arg in argv:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not actions or arg not in actions[0].choices:
+            break
+        words.append(arg)
+        parser = actions[0].choices[arg]
+    return words
 
 
 def print_human(result: dict[str, Any]) -> None:
@@ -98,10 +111,11 @@ def stdout_to_stderr() -> Iterator[None]:
             os.close(saved)
 
 
-def report_error(command: str, message: str, as_json: bool) -> None:
+def report_error(prog: str, message: str, as_json: bool) -> None:
+    """``PROG: error: MESSAGE`` on stderr, and ``{"error": MESSAGE}`` on stdout under ``--json``."""
     if as_json:
         print(json.dumps({"error": message}), flush=True)
-    print(f"lava-fptt {command}: error: {message}", file=sys.stderr, flush=True)
+    print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
 
 
 def silence_broken_pipe() -> None:
@@ -118,23 +132,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     warnings.filterwarnings("ignore", message=".*Overriding a previously registered kernel.*")
     warnings.filterwarnings("ignore", message="Warning only once for all operators")
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    prog = " ".join(["lava-fptt", *command_words(parser, argv)])  # what errors are reported as
     as_json = "--json" in argv
-    command = next((a for a in argv if not a.startswith("-")), "")
     try:
         try:
-            args = build_parser().parse_args(argv)
-            command, as_json = " ".join(filter(None, (args.command, getattr(args, "benchmark", None)))), args.json
+            args = parser.parse_args(argv)
             apply_threads(args.threads)
             with sigterm_raises(), (stdout_to_stderr() if as_json else contextlib.nullcontext()):
                 result = args.handler(args)
+        except UsageError as err:
+            report_error(prog, f"{err} (see '{prog} --help')", as_json)
+            return EXIT_USAGE
+        except BrokenPipeError:
+            raise
         except USER_ERRORS as err:
-            report_error(command, error_message(err), as_json)
+            report_error(prog, error_message(err), as_json)
             return EXIT_USAGE
         except KeyboardInterrupt:
-            report_error(command, "interrupted (Ctrl-C); stopped cleanly", as_json)
+            report_error(prog, "interrupted (Ctrl-C); stopped cleanly", as_json)
             return EXIT_SIGINT
         except Terminated:
-            report_error(command, "terminated (SIGTERM); stopped cleanly", as_json)
+            report_error(prog, "terminated (SIGTERM); stopped cleanly", as_json)
             return EXIT_SIGTERM
         if result is None:  # a non-leading process of a data-parallel run: rank 0 reports
             return 0

@@ -10,6 +10,7 @@ is then the run that would have been trained with that many epochs from the star
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import pathlib
@@ -36,9 +37,15 @@ class DivergedError(ValueError):
 
 
 def save_atomic(state: dict[str, Any], path: pathlib.Path) -> None:
-    """torch.save to a temporary file beside ``path``, fsync, then rename over it."""
+    """torch.save to a temporary file beside ``path``, fsync, then rename over it.
+
+    The state is serialized in memory and written by Python, so a full disk raises an
+    ``OSError`` naming ``path`` (torch's own file writer reports it as an unclear RuntimeError).
+    """
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
     with atomic_path(path, fsync=True) as tmp:
-        torch.save(state, tmp)
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def load(path: pathlib.Path) -> dict[str, Any]:

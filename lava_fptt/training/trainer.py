@@ -126,7 +126,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
         method.load_state_dict(state["method"])
         metrics = state["metrics"]
         start_epoch = state["epoch"]
-        if progress and lead:
+        if lead:
             tqdm.write(f"resuming {run_dir} after epoch {start_epoch} of {config.epochs}", file=sys.stderr)
     distributed.barrier()  # every rank has read the old config before rank 0 rewrites it
     if lead:
