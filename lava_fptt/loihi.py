@@ -298,7 +298,10 @@ def _netx_report(path: pathlib.Path, limits: CoreLimits) -> ResourceReport:
             layers.append(layer_resources(index, kind, neuron, weights, weight_bits=8,
                                           bits_per_neuron=neuron_bits(neuron), limits=limits))
     notes = ("weights: Lava Dense, 8-bit mantissa per synapse, stored densely",
-             "input spikes come from outside the network (host or another core) and are not counted")
+             "input spikes come from outside the network (host or another core) and are not counted",
+             *(f"layer {layer.index} has no neuron group: netx builds a non-spiking integrator (a LIF with "
+               f"threshold 2**17) there, counted as CUBA; it sends no spikes" for layer in layers
+               if layer.neuron == "none"))
     return ResourceReport(str(path), "netx", limits, tuple(layers), notes)
 
 

@@ -100,7 +100,7 @@ def resume_state(run_dir: pathlib.Path, config: TrainConfig) -> Optional[dict[st
     """
     run_dir = pathlib.Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
-        raise RunDirError(f"{run_dir}: exists and is not a directory (RUN_DIR must be a directory)")
+        raise RunDirError(f"{run_dir}: exists and is not a directory")
     if not (run_dir / CHECKPOINT).exists():
         return None  # no epoch completed: nothing trained to continue or to mix with
     if not (run_dir / CONFIG).exists():
