@@ -4,14 +4,15 @@
    imported (dt = 1: Sinabs counts in steps) and run in Lava's fixed-point simulation on
    N-MNIST-shaped event streams (:func:`lava_fptt.data.events.saccade_events`); every
    layer is compared step by step with snnTorch's import of the same graph (repaired as
-   :mod:`netx_export.nir.peers` says), with our float simulation of the graph, and with the
+   :mod:`netx_export.nir.peers` says; Norse's fails on its ``Flatten``), with our float
+   simulation of the graph, and with the
    float simulation of the graph with Lava's integers put back (the exported graph of the
    imported file), which separates the two sources of difference: parameter
    quantization (float graph -> float integers) and integer arithmetic (float integers ->
    Lava).
 2. ``braille_noDelay_noBias_subtract.nir`` (recurrent, trained in snnTorch, dt = 1e-4)
-   the same way on Braille-shaped tactile streams; snnTorch's importer fails on it (its
-   message is printed). Also: the float simulation with reset by subtraction (the rule
+   the same way on Braille-shaped tactile streams, against Norse's import (snnTorch's
+   importer fails on it; its message is printed). Also: the float simulation with reset by subtraction (the rule
    it was trained with, which NIR cannot state) against reset to zero.
 3. Round trip: a CUBA network trained here (digits, BPTT) -> NIR -> our importer ->
    netx -> Lava, against the torch model, spike for spike.
@@ -42,7 +43,7 @@ from netx_export.inference import run_in_lava, spike_match
 from netx_export.nir import import_nir, simulate
 from netx_export.nir.compare import classes, compare, lava_layers
 from netx_export.nir.export import export_nir
-from netx_export.nir.peers import run_snntorch
+from netx_export.nir.peers import run_norse, run_snntorch
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "tests" / "fixtures" / "nir"
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -63,11 +64,14 @@ def foreign_graph(name: str, graph: Any, dt: float, inputs: np.ndarray, tmp: pat
     back = simulate(nir.read(str(tmp / f"{name}_integers.nir")), inputs, dt)
     integers = dict(zip(names, [back[n] for n in back if n.endswith(".neuron")]))
     references: dict[str, Any] = {"float graph": float_graph, "float, Lava's integers": integers}
-    try:
-        references["snnTorch"] = run_snntorch(graph, inputs, record=tuple(names))
-    except Exception as err:  # report what the peer does with this graph
-        print(f"snnTorch cannot run {name}: {type(err).__name__}: {err}")
-        references["snnTorch"] = None
+    peers = {"snnTorch": lambda: run_snntorch(graph, inputs, record=tuple(names)),
+             "Norse": lambda: run_norse(graph, inputs, dt, record=tuple(names))}
+    for peer, run_peer in peers.items():
+        try:
+            references[peer] = run_peer()
+        except Exception as err:  # report what the peer does with this graph
+            print(f"{peer} cannot run {name}: {type(err).__name__}: {str(err).splitlines()[0]}")
+            references[peer] = None
     lava = lava_layers(tmp / f"{name}.net", inputs)
     result: dict[str, Any] = {"import": report.to_dict(), "lava_vs": {}, "same_class": {}}
     for ref, spikes in references.items():

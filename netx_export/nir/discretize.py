@@ -121,11 +121,24 @@ def uniform(name: str, node: Any, field: str, value: np.ndarray, why: str) -> fl
     return float(flat[0])
 
 
-def step_form(layer: Layer, dt: float) -> StepForm:
-    """Forward Euler of ``layer``'s neuron with step ``dt``, threshold folded to 1."""
+RESETS = ("zero", "subtract")
+"""Reset rules a user may declare for a graph (NIR itself states only ``v_reset``)."""
+
+
+def step_form(layer: Layer, dt: float, reset: str = "zero") -> StepForm:
+    """Forward Euler of ``layer``'s neuron with step ``dt``, threshold folded to 1.
+
+    ``reset`` is the rule the graph's neurons were trained with: ``'zero'`` (to
+    ``v_reset``, NIR's rule) is honoured, ``'subtract'`` refused (Lava's LIF resets to 0).
+    """
     name, node, kind = layer.name, layer.neuron, layer.neuron_type
     if not dt > 0:
         raise NIRGraphError(f"the time step dt must be positive, got {dt}")
+    if reset not in RESETS:
+        raise NIRGraphError(f"reset must be one of {RESETS}, got {reset!r}")
+    if reset == "subtract":
+        raise node_error(name, node, "reset by subtraction: Lava's LIF (netx's CUBA layers) resets the voltage "
+                                     "to 0; the imported network would behave differently")
     n = int(np.prod(layer.out_shape))
 
     def per_neuron(field: str, default: float = 0.0) -> np.ndarray:
@@ -201,9 +214,9 @@ def integer_scale(name: str, node: Any, form: StepForm) -> int:
     return int(np.floor(scale))
 
 
-def discretize(layer: Layer, dt: float) -> LoihiLayer:
-    """``layer`` in Lava's fixed-point integers, with the rounding error it costs."""
-    form = step_form(layer, dt)
+def discretize(layer: Layer, dt: float, reset: str = "zero") -> LoihiLayer:
+    """``layer`` in Lava's fixed-point integers, with the rounding error it costs (``reset``: :func:`step_form`)."""
+    form = step_form(layer, dt, reset)
     stated = layer.neuron.metadata.get(SCALE_KEY) if isinstance(layer.neuron.metadata, dict) else None
     scale = int(stated) if stated is not None else integer_scale(layer.name, layer.neuron, form)
 

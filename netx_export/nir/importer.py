@@ -72,22 +72,25 @@ def read_graph(source: Any) -> Any:
     return graph
 
 
-def to_loihi(graph: Any, dt: float) -> tuple[Chain, list[LoihiLayer]]:
+def to_loihi(graph: Any, dt: float, reset: str = "zero") -> tuple[Chain, list[LoihiLayer]]:
     """``graph`` as a chain of layers and their Lava integers (nothing written)."""
     chain = lower(graph)
-    return chain, [discretize(layer, dt) for layer in chain.layers]
+    return chain, [discretize(layer, dt, reset) for layer in chain.layers]
 
 
-def import_nir(source: Any, out: str | pathlib.Path, dt: float, metadata: Optional[dict[str, Any]] = None
-               ) -> ImportReport:
+def import_nir(source: Any, out: str | pathlib.Path, dt: float, reset: str = "zero",
+               metadata: Optional[dict[str, Any]] = None) -> ImportReport:
     """Write the NIR graph ``source`` (path or ``nir.NIRGraph``) as the netx network ``out``.
 
     ``dt`` is the time step of one Lava step in the graph's time unit (a NIR graph
     states none; snnTorch's importer assumes 1e-4, Sinabs graphs count in steps, 1).
-    Everything is checked before the file is written; a refused graph writes nothing.
+    ``reset`` declares the reset rule the graph was trained with, which NIR cannot
+    state: ``'zero'`` (NIR's own rule, to ``v_reset``) or ``'subtract'`` (refused: Lava's
+    LIF resets to zero). Everything is checked before the file is written; a refused
+    graph writes nothing.
     """
     graph = read_graph(source)
-    chain, layers = to_loihi(graph, dt)
+    chain, layers = to_loihi(graph, dt, reset)
     origin = str(source) if not hasattr(source, "nodes") else "NIRGraph"
     info = {"nir": {"source": origin, "dt": dt, "input_shape": list(chain.input_shape)}, **(metadata or {})}
     path = write_atomic(out, lambda tmp: write_netx(chain, layers, tmp, info))

@@ -1,7 +1,9 @@
-"""Running a NIR graph in snnTorch, the peer used to cross-check imports and exports.
+"""Running a NIR graph in snnTorch and Norse, the peers used to cross-check imports and exports.
 
-snnTorch is a test dependency (``requirements/test.txt``), imported only here and only
-when called, with a clear error when it is missing. Its importer (``snntorch.import_nir``,
+snnTorch and Norse are test dependencies (``requirements/test.txt``), imported only here
+and only when called, with a clear error when they are missing. Norse 1.1's importer
+(``norse.torch.from_nir``, forward Euler with the ``dt`` it is given) runs recurrent
+graphs such as the Braille network, which snnTorch's fails on. snnTorch's importer (``snntorch.import_nir``,
 snnTorch 1.0.0) builds a ``torch.fx`` module whose children are named after the graph's
 nodes; two of its mappings do not follow NIR and are replaced here, node by node:
 
@@ -19,6 +21,8 @@ on spikes). snnTorch assumes ``dt = 1e-4`` for ``CubaLIF`` and ``LIF`` nodes.
 """
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import Any
 
 import numpy as np
@@ -26,9 +30,7 @@ import numpy as np
 
 def snntorch_module(graph: Any) -> Any:
     """``snntorch.import_nir.import_from_nir(graph)`` with the two repairs of the module docstring."""
-    import contextlib
     import copy
-    import sys
 
     import torch
 
@@ -57,18 +59,43 @@ def run_snntorch(graph: Any, inputs: np.ndarray, record: tuple[str, ...] = ()) -
     Returns ``{'output': [N, outputs, T]}`` and, for each node name in ``record``, that
     node's output [N, *shape, T] (spikes of its neuron module).
     """
+    module = snntorch_module(graph)
+    return run_steps(lambda x, state: (module(x), None), {n: getattr(module, n) for n in record}, inputs)
+
+
+def norse_module(graph: Any, dt: float) -> Any:
+    """``norse.torch.from_nir(graph, dt=dt)`` (Norse 1.1 runs recurrent graphs; its ``Flatten``
+    keeps NIR's ``start_dim=0``, which flattens the batch, so graphs with ``Flatten`` fail there)."""
+    try:
+        import norse.torch as norse
+    except ImportError as err:
+        raise RuntimeError("Norse is needed to cross-check with a peer: pip install --no-deps -r "
+                           f"requirements/test.txt ({err})") from None
+    with contextlib.redirect_stdout(sys.stderr):
+        return norse.from_nir(graph, dt=dt)
+
+
+def run_norse(graph: Any, inputs: np.ndarray, dt: float, record: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """As :func:`run_snntorch`, through Norse's import of ``graph`` with step ``dt``."""
+    module = norse_module(graph, dt)
+    modules = dict(module.named_children())
+    return run_steps(module, {n: modules[n.replace(".", "_")] for n in record}, inputs)
+
+
+def run_steps(step: Any, record: dict[str, Any], inputs: np.ndarray) -> dict[str, np.ndarray]:
+    """Call ``step(x_t, state) -> (output, state)`` for every step of ``inputs``, recording the
+    outputs of the ``record`` modules (forward hooks; a module returning a tuple gives its first element)."""
     import torch
 
-    module = snntorch_module(graph)
     seen: dict[str, list[Any]] = {name: [] for name in record}
-    for name in record:
-        getattr(module, name).register_forward_hook(
+    for name, mod in record.items():
+        mod.register_forward_hook(
             lambda _m, _i, out, name=name: seen[name].append(out[0] if isinstance(out, tuple) else out))
     x = torch.as_tensor(np.asarray(inputs, dtype=np.float32))
-    outputs = []
+    outputs, state = [], None
     with torch.no_grad():
         for t in range(x.shape[-1]):
-            out = module(x[..., t])
+            out, state = step(x[..., t], state)
             outputs.append(out[0] if isinstance(out, tuple) else out)
     result = {name: torch.stack(v, dim=-1).numpy() for name, v in seen.items()}
     result["output"] = torch.stack(outputs, dim=-1).numpy()
