@@ -247,3 +247,30 @@ def test_event_streams_have_the_data_sets_shapes_and_are_reproducible() -> None:
     assert x.sum() > 100 and labels.shape == (4,)
     t = tactile_events(3, steps=20)
     assert t.shape == (3, 12, 20) and 0 < t.mean() < 0.5
+
+
+def test_an_imported_graph_becomes_a_slayer_network_that_runs_as_lava_and_trains_with_fptt(
+        braille_net: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    from lava_fptt.training import make_method, sequence_loss
+    from netx_export.nir.trainable import trainable_network
+
+    network = trainable_network(braille_net)
+    x = tactile_events(6, steps=40)
+    reference = network.run(torch.as_tensor(x, dtype=torch.float32)).numpy()
+    assert reference.sum() > 30 and spike_match(run_in_lava(braille_net, x).output, reference) == 1.0
+    before = network.layers[0].block.recurrent_synapse.weight.detach().clone()
+    optimizer = torch.optim.Adam(network.parameters(), lr=1e-2)
+    make_method("fptt", chunk=8).train_batch(network, torch.as_tensor(x, dtype=torch.float32),
+                                             torch.arange(6) % 7, sequence_loss("spikes"), optimizer)
+    assert not torch.equal(network.layers[0].block.recurrent_synapse.weight, before)
+    tuned = export_network(network, tmp_path / "tuned.net")
+    with h5py.File(tuned) as f, h5py.File(braille_net) as g:
+        assert f["layer/0/neuron/vThMant"][()] == g["layer/0/neuron/vThMant"][()] == 68
+        assert not np.array_equal(f["layer/0/weight_rec"][()], g["layer/0/weight_rec"][()])
+
+
+def test_convolutional_files_are_refused_as_trainable_networks(cnn_net: pathlib.Path) -> None:
+    from netx_export.nir.trainable import trainable_network
+
+    with pytest.raises(ValueError, match="only networks of CUBA dense layers become trainable here"):
+        trainable_network(cnn_net)
