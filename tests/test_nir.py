@@ -274,3 +274,37 @@ def test_convolutional_files_are_refused_as_trainable_networks(cnn_net: pathlib.
 
     with pytest.raises(ValueError, match="only networks of CUBA dense layers become trainable here"):
         trainable_network(cnn_net)
+
+
+def test_pooling_that_feeds_neurons_is_a_pool_layer_in_slayers_own_format(tmp_path: pathlib.Path) -> None:
+    from lava.lib.dl import slayer
+
+    def if_node(shape: tuple) -> nir.IF:
+        return nir.IF(r=np.ones(shape), v_threshold=np.ones(shape), v_reset=np.zeros(shape))
+
+    graph = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([2, 8, 8])}),
+               "conv": nir.Conv2d(input_shape=np.array([8, 8]), weight=np.full((4, 2, 3, 3), 0.2), stride=1,
+                                  padding=1, dilation=1, groups=1, bias=np.zeros(4)),
+               "if1": if_node((4, 8, 8)), "pool": nir.SumPool2d(kernel_size=np.array([2, 2]),
+                                                               stride=np.array([2, 2]), padding=np.array([0, 0])),
+               "if2": if_node((4, 4, 4)), "flat": nir.Flatten(input_type={"input": np.array([4, 4, 4])}, start_dim=0),
+               "fc": nir.Affine(weight=np.full((3, 64), 0.1), bias=np.zeros(3)), "if3": if_node((3,)),
+               "output": nir.Output(output_type={"output": np.array([3])})},
+        edges=[("input", "conv"), ("conv", "if1"), ("if1", "pool"), ("pool", "if2"), ("if2", "flat"),
+               ("flat", "fc"), ("fc", "if3"), ("if3", "output")])
+    net = import_nir(graph, tmp_path / "pool.net", dt=1.0).network
+    block = slayer.block.cuba.Pool({"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 0.0}, 2,
+                                   delay_shift=False)
+    block(torch.zeros(1, 4, 8, 8, 1))
+    with h5py.File(net) as f, h5py.File(tmp_path / "slayer.h5", "w") as g:
+        block.export_hdf5(g.create_group("pool"))
+        ours, theirs = f["layer/2"], g["pool"]
+        assert [f[f"layer/{i}/type"][0] for i in range(5)] == [b"input", b"conv", b"pool", b"flatten", b"dense"]
+        keys = lambda group: sorted(k for k in group.keys() if k != "neuron")
+        assert keys(ours) == keys(theirs) and sorted(ours["neuron"]) == sorted(theirs["neuron"])
+        for key in ("shape", "kernelSize", "stride", "padding", "dilation"):
+            np.testing.assert_array_equal(ours[key][()], theirs[key][()])
+        assert ours["weight"].shape == theirs["weight"].shape == (1, 1, 2, 2)
+        # one pooled spike is worth one threshold: the layer's scale
+        assert np.all(ours["weight"][()] == 254) and ours["neuron/vThMant"][()] == 254
