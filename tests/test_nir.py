@@ -308,3 +308,34 @@ def test_pooling_that_feeds_neurons_is_a_pool_layer_in_slayers_own_format(tmp_pa
         assert ours["weight"].shape == theirs["weight"].shape == (1, 1, 2, 2)
         # one pooled spike is worth one threshold: the layer's scale
         assert np.all(ours["weight"][()] == 254) and ours["neuron/vThMant"][()] == 254
+
+
+@pytest.mark.slow
+def test_our_loader_builds_pool_layers_and_lava_runs_them_as_the_float_graph(tmp_path: pathlib.Path) -> None:
+    """lava-dl 0.6's netx cannot build pool layers; ours does (netx_export.builder.pool_block)."""
+    rng = np.random.default_rng(0)
+
+    def if_node(shape: tuple, r: float = 1.0) -> nir.IF:
+        return nir.IF(r=np.full(shape, r), v_threshold=np.ones(shape), v_reset=np.zeros(shape))
+
+    graph = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([2, 8, 8])}),
+               "conv": nir.Conv2d(input_shape=np.array([8, 8]), weight=rng.normal(0.3, 0.3, (4, 2, 3, 3)),
+                                  stride=1, padding=1, dilation=1, groups=1, bias=np.zeros(4)),
+               "if1": if_node((4, 8, 8)), "pool": nir.SumPool2d(kernel_size=np.array([2, 2]),
+                                                               stride=np.array([2, 2]), padding=np.array([0, 0])),
+               "if2": if_node((4, 4, 4), r=0.4), "flat": nir.Flatten(input_type={"input": np.array([4, 4, 4])},
+                                                                      start_dim=0),
+               "fc": nir.Affine(weight=rng.normal(0.1, 0.3, (3, 64)), bias=np.zeros(3)), "if3": if_node((3,)),
+               "output": nir.Output(output_type={"output": np.array([3])})},
+        edges=[("input", "conv"), ("conv", "if1"), ("if1", "pool"), ("pool", "if2"), ("if2", "flat"),
+               ("flat", "fc"), ("fc", "if3"), ("if3", "output")])
+    net = import_nir(graph, tmp_path / "pool.net", dt=1.0).network
+    x = (rng.random((3, 2, 8, 8, 10)) < 0.3).astype(np.float64)
+    back = simulate(nir.read(str(export_nir(net, tmp_path / "integers.nir", dt=1.0))), x, 1.0)
+    lava = lava_layers(net, x)
+    neurons = [n for n in back if n.endswith(".neuron")]
+    assert [type(n).__name__ for n in nir.read(str(tmp_path / "integers.nir")).nodes.values()].count("SumPool2d") == 1
+    for layer, name in zip(lava, neurons):
+        np.testing.assert_array_equal(layer, back[name].reshape(layer.shape))
+    assert lava[1].sum() > 100 and lava[2].sum() > 10
