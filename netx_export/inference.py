@@ -28,6 +28,7 @@ netx builds them. (The LTC process drops its separate recurrent input at resets 
 from __future__ import annotations
 
 import pathlib
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -35,6 +36,7 @@ from typing import Any, Optional
 import numpy as np
 
 from lava_fptt.neurons.ltc import ONE
+from lava_fptt.proc.recorder import Recorder
 from lava_fptt.runtime import lava_session, run_steps
 
 from .errors import NetworkFileError
@@ -96,7 +98,9 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     first layer takes them flattened in (C, H, W) order. ``record_hidden`` records the
     spikes of every hidden layer (one Lava sink process each): None (default) for
     networks with LTC layers only, True for any network, False for none (e.g. to time
-    the network alone). Hidden layers are flattened in (C, H, W) order.
+    the network alone). Hidden layers are flattened in (C, H, W) order and recorded by
+    :class:`~lava_fptt.proc.recorder.Recorder` (one file per layer; Lava's own sink is read
+    back one element per message, far too slow for convolution layers).
 
     Networks of CUBA layers follow the CUBA torch model (output step k of a window is
     torch step k, module docstring). Networks with LTC layers follow the LTC torch model,
@@ -140,17 +144,19 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     sink = SpikeSink(shape=network.out.shape, buffer=total)
     source.s_out.connect(network.inp)
     network.out.connect(sink.a_in)
-    hidden_sinks = []
-    if record_hidden or (record_hidden is None and ltc):
-        for layer in network.layers[:-1]:
-            hidden_sinks.append(SpikeSink(shape=layer.out.shape, buffer=total))
-            layer.out.connect(hidden_sinks[-1].a_in)
-    with lava_session(network):
-        start = time.perf_counter()
-        run_clearing_recurrence(network, total, config, recurrent_clears(network.layers, window, reset_offset, total))
-        elapsed = time.perf_counter() - start
-        recorded = sink.data.get()
-        hidden_recorded = [s.data.get() for s in hidden_sinks]
+    with tempfile.TemporaryDirectory() as records:
+        hidden_files = []
+        if record_hidden or (record_hidden is None and ltc):
+            for k, layer in enumerate(network.layers[:-1]):
+                hidden_files.append(pathlib.Path(records) / f"layer{k}.npy")
+                layer.out.connect(Recorder(shape=layer.out.shape, steps=total, path=hidden_files[-1]).a_in)
+        with lava_session(network):
+            start = time.perf_counter()
+            run_clearing_recurrence(network, total, config,
+                                    recurrent_clears(network.layers, window, reset_offset, total))
+            elapsed = time.perf_counter() - start
+            recorded = sink.data.get()
+        hidden_recorded = [np.load(f) for f in hidden_files]
 
     def per_sample(data: np.ndarray, first: int) -> np.ndarray:
         if data.ndim == 4:  # a convolution layer's (W, H, C): to torch's (C, H, W), flattened
