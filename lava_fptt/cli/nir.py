@@ -13,6 +13,7 @@ from .common import add_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``nir import`` and ``nir export``."""
     parser = sub.add_parser("nir", help="NIR graphs in (to netx) and out (from our networks)",
                             description="Move networks between Lava and the frameworks that read and write NIR "
                                         "(Sinabs, snnTorch, Norse, Rockpool, ...). See docs/nir.md.")
@@ -49,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> dict[str, Any]:
+    """Import, print the per-layer table (or return the whole report with ``--json``)."""
     report = import_nir(args.model, args.out, args.dt, args.reset)
     if args.json:
         return report.to_dict()
@@ -62,5 +64,6 @@ def run_import(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_export(args: argparse.Namespace) -> dict[str, Any]:
+    """Export and report the file written."""
     path = export_nir(args.source, args.out, args.dt)
     return {"nir": str(path), "dt": args.dt}

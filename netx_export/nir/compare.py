@@ -42,6 +42,7 @@ class Comparison:
     reference_classes: np.ndarray
 
     def to_dict(self) -> dict[str, Any]:
+        """The per-layer matches and ``same_class`` as plain data (JSON)."""
         return {"layers": [m.__dict__ for m in self.layers], "same_class": self.same_class}
 
 
@@ -51,6 +52,7 @@ def classes(spikes: np.ndarray) -> np.ndarray:
 
 
 def match(name: str, lava: np.ndarray, reference: np.ndarray) -> LayerMatch:
+    """One layer's :class:`LayerMatch` of two spike arrays [N, ...] of the same size."""
     lava, reference = lava.reshape(reference.shape[0], -1) > 0, reference.reshape(reference.shape[0], -1) > 0
     return LayerMatch(name, spike_match(lava, reference), float((lava == reference).mean()), int(lava.sum()),
                       int(reference.sum()))

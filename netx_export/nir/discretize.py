@@ -74,6 +74,7 @@ class QuantizationError:
     bias: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The errors as plain data (JSON)."""
         return dict(self.__dict__)
 
 

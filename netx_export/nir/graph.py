@@ -81,6 +81,7 @@ class Layer:
 
     @property
     def neuron_type(self) -> str:
+        """The NIR type of the layer's neuron node (``CubaLIF``, ``LIF`` or ``IF``)."""
         return type(self.neuron).__name__
 
 

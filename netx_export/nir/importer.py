@@ -37,6 +37,7 @@ class LayerReport:
     error: QuantizationError
 
     def to_dict(self) -> dict[str, Any]:
+        """The layer as plain data (JSON)."""
         return {**{k: v for k, v in self.__dict__.items() if k != "error"}, "error": self.error.to_dict()}
 
 
@@ -50,6 +51,7 @@ class ImportReport:
     layers: tuple[LayerReport, ...]
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (JSON), what ``lava-fptt nir import --json`` prints."""
         return {"network": str(self.network), "dt": self.dt, "input_shape": list(self.input_shape),
                 "layers": [layer.to_dict() for layer in self.layers]}
 
@@ -100,6 +102,7 @@ def import_nir(source: Any, out: str | pathlib.Path, dt: float, reset: str = "ze
 
 
 def netx_type(q: LoihiLayer) -> str:
+    """The netx layer type of ``q``: ``dense_rec`` for a dense layer with a recurrent matrix."""
     return "dense_rec" if q.weight_rec is not None else q.layer.kind
 
 

@@ -30,14 +30,17 @@ class PyRecorderModel(PyLoihiProcessModel):
         self.record = np.zeros((*proc_params["shape"], self.steps), dtype=np.float32)
 
     def run_spk(self) -> None:
+        """Keep this step's input (steps past ``steps`` are not kept)."""
         data = self.a_in.recv()
         if self.time_step <= self.steps:
             self.record[..., self.time_step - 1] = data
 
     def post_guard(self) -> bool:
+        """Only the last step writes."""
         return self.time_step == self.steps
 
     def run_post_mgmt(self) -> None:
+        """Write the record to ``path``."""
         tmp = f"{self.path}.tmp.npy"  # written whole, then renamed: a reader never sees half a record
         np.save(tmp, self.record)
         os.replace(tmp, self.path)
