@@ -104,7 +104,7 @@ def lower(graph: Any) -> Chain:
     recurrent = recurrent_matrices(nodes, edges)
     edges = [e for e in edges if e[0] not in recurrent.values() and e[1] not in recurrent.values()]
     path = walk(nodes, edges, inputs[0], outputs[0], set(recurrent.values()))
-    shape = tuple(int(v) for v in nodes[inputs[0]].input_type["input"])
+    input_shape = shape = tuple(int(v) for v in nodes[inputs[0]].input_type["input"])
     layers: list[Layer] = []
     pending: list[str] = []
     for name in path[1:-1]:
@@ -128,7 +128,7 @@ def lower(graph: Any) -> Chain:
                                                           "netx layers end in neurons")
     if not layers:
         raise NIRGraphError("the graph has no neuron node; nothing to build")
-    return Chain(tuple(int(v) for v in nodes[inputs[0]].input_type["input"]), tuple(layers))
+    return Chain(input_shape, tuple(layers))
 
 
 def flatten_subgraphs(graph: Any, prefix: str = "") -> tuple[dict[str, Any], list[tuple[str, str]]]:
