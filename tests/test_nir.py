@@ -269,6 +269,27 @@ def test_an_imported_graph_becomes_a_slayer_network_that_runs_as_lava_and_trains
         assert not np.array_equal(f["layer/0/weight_rec"][()], g["layer/0/weight_rec"][()])
 
 
+@pytest.mark.slow
+def test_every_imported_file_becomes_slayer_blocks_that_compute_what_lava_computes(
+        cnn_net: pathlib.Path, braille_net: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    """slayer's own Conv / Flatten / Dense / Recurrent blocks (delay_shift on) against Lava, spike for spike."""
+    from lava.lib.dl import netx
+
+    from netx_export.nir.trainable import slayer_network
+
+    cnn_inputs, _ = saccade_events(2, steps=24, gain=3.0)
+    for path, x in ((cnn_net, cnn_inputs), (braille_net, tactile_events(3, steps=40))):
+        network = slayer_network(path)
+        with torch.no_grad():
+            spikes = network(torch.as_tensor(x, dtype=torch.float32)).numpy()
+        lava = run_in_lava(path, x).output
+        assert lava.sum() >= 8 and np.array_equal(spikes.reshape(lava.shape), lava)
+    network.export_hdf5(tmp_path / "again.net")  # the Braille network, through slayer's own writers
+    with h5py.File(tmp_path / "again.net") as f, h5py.File(braille_net) as g:
+        np.testing.assert_array_equal(f["layer/0/weight_rec"][()], g["layer/0/weight_rec"][()])
+    assert len(netx.hdf5.Network(net_config=str(tmp_path / "again.net"))) == 2
+
+
 def test_convolutional_files_are_refused_as_trainable_networks(cnn_net: pathlib.Path) -> None:
     from netx_export.nir.trainable import trainable_network
 
