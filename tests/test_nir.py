@@ -249,6 +249,7 @@ def test_event_streams_have_the_data_sets_shapes_and_are_reproducible() -> None:
     assert t.shape == (3, 12, 20) and 0 < t.mean() < 0.5
 
 
+@pytest.mark.slow
 def test_an_imported_graph_becomes_a_slayer_network_that_runs_as_lava_and_trains_with_fptt(
         braille_net: pathlib.Path, tmp_path: pathlib.Path) -> None:
     from lava_fptt.training import make_method, sequence_loss
