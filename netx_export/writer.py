@@ -5,11 +5,29 @@ import json
 import os
 import pathlib
 import tempfile
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from lava_fptt.models.network import SpikingNetwork
 
 FORMAT = "lava-fptt/1"
+
+
+def write_atomic(path: str | pathlib.Path, fill: Callable[[str], None]) -> pathlib.Path:
+    """Call ``fill(tmp)`` to write a file beside ``path``, then rename it into place.
+
+    A failure (or an interruption) never leaves a half-written file at ``path``.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        fill(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def export_network(network: SpikingNetwork, path: str | pathlib.Path, metadata: Optional[dict[str, Any]] = None) -> pathlib.Path:
@@ -22,17 +40,10 @@ def export_network(network: SpikingNetwork, path: str | pathlib.Path, metadata: 
     """
     import h5py
 
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
+    def fill(tmp: str) -> None:
         network.export_hdf5(tmp)
         with h5py.File(tmp, "a") as f:
             f.attrs["format"] = FORMAT
             f.attrs["config"] = json.dumps({"network": network.config.to_dict(), **(metadata or {})})
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return write_atomic(path, fill)
