@@ -5,7 +5,9 @@ one Lava block per layer:
 
 - layers whose neuron is one of netx's own (CUBA/LOIHI, SDNN, RF) are made by netx's
   layer constructors (``netx.hdf5.Network.create_input``, ``create_conv``,
-  ``create_dense``), so they are exactly the blocks plain netx builds;
+  ``create_dense``), so they are exactly the blocks plain netx builds; ``pool`` layers,
+  which lava-dl 0.6's netx cannot build, become netx's ``Conv`` block with one kernel
+  per channel (:func:`pool_block`);
 - ``dense``/``dense_rec`` layers whose ``neuron/type`` is ``LTC`` or ``LTC_READOUT``
   (``docs/netx_ltc_format.md``) become an :class:`LTCLayer`: a Lava ``Dense`` (plus a
   recurrent ``Dense`` from the layer back to itself, into the neuron's ``a_rec``) feeding our
@@ -248,6 +250,11 @@ def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[i
                     raise NetworkFileError(f"{path}: layer {index} is a conv layer with no known input shape")
                 block, _ = creators.create_conv(layer_config, input_shape=shape, input_message_bits=input_message_bits,
                                                 reset_offset=offset, **resets)
+            elif kind == "pool":
+                shape = layers[-1].shape if layers else input_shape
+                if shape is None:
+                    raise NetworkFileError(f"{path}: layer {index} is a pool layer with no known input shape")
+                block = pool_block(layer_config, shape, input_message_bits, reset_interval, offset)
             elif kind == "flatten":
                 flatten_next = True
                 continue
@@ -267,3 +274,28 @@ def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[i
             offset += 1
             input_message_bits = block.output_message_bits
     return layers
+
+
+def pool_block(layer_config: Any, input_shape: tuple[int, ...], input_message_bits: int,
+               reset_interval: Optional[int], reset_offset: int) -> AbstractProcess:
+    """A netx ``pool`` layer (slayer's ``Pool`` block format) as netx's own ``Conv`` block.
+
+    lava-dl 0.6's netx does not build ``pool`` layers (its ``create_pool`` raises). Sum
+    pooling with one weight is a convolution of each channel with itself: netx's ``Conv``
+    block with ``groups`` = channels and a ``[channels, kW, kH, 1]`` kernel of that weight,
+    and the layer's CUBA neuron as netx makes it.
+    """
+    from lava.lib.dl import netx
+    from lava.lib.dl.netx.blocks.process import Conv
+
+    def xy(value: Any) -> np.ndarray:  # the file's (H, W) as Lava's (x, y), as netx's create_conv reads them
+        return np.broadcast_to(np.asarray(value).reshape(-1), (2,))[::-1].copy()
+
+    kernel = np.asarray(layer_config["weight"]).reshape(np.asarray(layer_config["weight"]).shape[-2:])
+    channels = int(input_shape[2])
+    weight = np.broadcast_to(kernel[::-1, ::-1].T[None, :, :, None], (channels, *kernel.T.shape, 1)).copy()
+    neuron = netx.hdf5.Network.get_neuron_params(layer_config["neuron"], reset_interval=reset_interval,
+                                                 reset_offset=reset_offset)
+    return Conv(input_shape=tuple(input_shape), shape=tuple(layer_config["shape"][::-1]), neuron_params=neuron,
+                weight=weight, stride=xy(layer_config["stride"]), padding=xy(layer_config["padding"]),
+                dilation=xy(layer_config["dilation"]), groups=channels, input_message_bits=input_message_bits)

@@ -42,6 +42,12 @@ class NetworkSummary:
         return len(self.layer_types)
 
     @property
+    def num_blocks(self) -> int:
+        """Layers that become Lava blocks (a ``flatten`` layer and a neuron-less ``input`` layer do not)."""
+        return sum(1 for kind, neuron in zip(self.layer_types, self.neuron_types)
+                   if kind != "flatten" and not (kind == "input" and neuron is None))
+
+    @property
     def has_ltc(self) -> bool:
         """True when a layer has an LTC or LTC_READOUT neuron (our format extension)."""
         return any(t in LTC_NEURONS for t in self.neuron_types)

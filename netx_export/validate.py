@@ -11,7 +11,7 @@ are checked by :mod:`netx_export.builder` against their own registers).
 The ranges are those of what netx builds (``lava/lib/dl/netx/hdf5.py``) in Lava's
 fixed-point models (``lava/proc/lif/models.py``, ``lava/proc/dense/models.py``):
 
-- weights (dense, dense_rec, conv): integers in [-256, 254], an 8-bit mantissa scaled by
+- weights (dense, dense_rec, conv, pool): integers in [-256, 254], an 8-bit mantissa scaled by
   2 (netx would clip others); delays: integers in [0, 62] (netx would clip);
 - CUBA/LOIHI neurons: ``iDecay`` and ``vDecay`` integers in [0, 4096] (of 4096; netx passes
   ``du = iDecay - 1``, ``dv = vDecay``), ``vThMant`` in [1, 2**17 - 1] (Lava LIF's 17-bit
@@ -35,7 +35,7 @@ DECAY_RANGE = (0, 4096)
 THRESHOLD_RANGE = (1, (1 << 17) - 1)
 BIAS_RANGE = (-(1 << 12), (1 << 12) - 1)
 CUBA_FIELDS = ("iDecay", "vDecay", "vThMant")
-WEIGHTED = ("dense", "dense_rec", "conv")
+WEIGHTED = ("dense", "dense_rec", "conv", "pool")
 
 
 def is_netx_neuron(neuron: str) -> bool:

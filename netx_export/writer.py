@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import pathlib
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
@@ -11,6 +11,19 @@ from lava_fptt.files import atomic_path
 from lava_fptt.models.network import SpikingNetwork
 
 FORMAT = "lava-fptt/1"
+
+
+def write_atomic(path: str | pathlib.Path, fill: Callable[[str], None]) -> pathlib.Path:
+    """Call ``fill(tmp)`` to write a file beside ``path``, then rename it into place
+    (:func:`lava_fptt.files.atomic_path`).
+
+    A failure (or an interruption) never leaves a half-written file at ``path``.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fill(str(tmp))
+    return path
 
 
 def export_network(network: SpikingNetwork, path: str | pathlib.Path, metadata: Optional[dict[str, Any]] = None) -> pathlib.Path:
@@ -28,11 +41,11 @@ def export_network(network: SpikingNetwork, path: str | pathlib.Path, metadata: 
     if bad:
         raise ValueError(f"the network has NaN or infinite parameters ({', '.join(bad[:4])}): its training "
                          "diverged; nothing exported")
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        network.export_hdf5(str(tmp))
+
+    def fill(tmp: str) -> None:
+        network.export_hdf5(tmp)
         with h5py.File(tmp, "a") as f:
             f.attrs["format"] = FORMAT
             f.attrs["config"] = json.dumps({"network": network.config.to_dict(), **(metadata or {})})
-    return path
+
+    return write_atomic(path, fill)

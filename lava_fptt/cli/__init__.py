@@ -26,10 +26,10 @@ import warnings
 from typing import Any, Iterator, Optional, Sequence
 
 from ..runtime import Terminated, sigterm_raises
-from . import bench, demo, export, learn, resources, run, train
+from . import bench, demo, export, learn, nir, resources, run, train
 from .common import UsageError, add_shared_options, apply_threads, error_message
 
-COMMANDS = (train, export, run, learn, demo, bench, resources)
+COMMANDS = (train, export, run, learn, demo, bench, resources, nir)
 USER_ERRORS = (ValueError, OSError)
 EXIT_USAGE, EXIT_SIGINT, EXIT_SIGPIPE, EXIT_SIGTERM = 2, 130, 141, 143
 
