@@ -87,7 +87,7 @@ def run_config(precision: str) -> object:
 
 def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed",
                 record_hidden: bool = True) -> LavaResult:
-    """Run ``inputs`` [N, channels, steps] (binary spikes) through the network in ``path``.
+    """Run ``inputs`` [N, channels, steps] or images [N, C, H, W, steps] (binary spikes) through ``path``.
 
     ``record_hidden=False`` leaves out the sinks on the hidden LTC layers (one Lava
     process each), e.g. to time the network alone.
@@ -106,22 +106,27 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
 
     config = run_config(precision)
     summary = describe(path)
-    if inputs.ndim != 3 or (summary.num_inputs is not None and inputs.shape[1] != summary.num_inputs):
+    image = inputs.ndim == 5
+    if inputs.ndim not in (3, 5) or (not image and summary.num_inputs is not None
+                                     and inputs.shape[1] != summary.num_inputs):
         raise NetworkFileError(
             f"{summary.path}: the network takes {summary.num_inputs} input channels, "
             f"the data has {inputs.shape[1] if inputs.ndim == 3 else inputs.shape} "
             "(wrong data set or encoding for this network?)"
         )
-    num_samples, channels, steps = inputs.shape
-    depth = summary.num_layers
+    num_samples, steps = inputs.shape[0], inputs.shape[-1]
+    # Lava's processes take images in (x, y, f) order: [N, C, H, W, T] -> [N, W, H, C, T].
+    samples = inputs.transpose(0, 3, 2, 1, 4) if image else inputs
+    depth = summary.num_blocks
     window = steps + depth
-    stream = np.zeros((channels, num_samples * window), dtype=np.float64)
+    stream = np.zeros((*samples.shape[1:-1], num_samples * window), dtype=np.float64)
     for i in range(num_samples):
-        stream[:, i * window: i * window + steps] = inputs[i]
+        stream[..., i * window: i * window + steps] = samples[i]
 
     ltc = summary.has_ltc
     reset_offset = 1 if ltc else (1 - depth) % window
-    network = load_network(path, reset_interval=window, reset_offset=reset_offset, precision=precision)
+    network = load_network(path, reset_interval=window, reset_offset=reset_offset, precision=precision,
+                           input_shape=samples.shape[1:-1] if image else None)
     source = SpikeSource(data=stream)
     total = num_samples * window
     sink = SpikeSink(shape=network.out.shape, buffer=total)
