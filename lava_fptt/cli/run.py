@@ -34,14 +34,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def encoding_for(args: argparse.Namespace, metadata: dict[str, Any]) -> Encoding:
-    """The encoding the network was trained with, unless the user names one."""
+    """The encoding the network was trained with, unless the user names one (in the network's layout)."""
+    trained = Encoding(**metadata["encoding"]) if metadata.get("dataset") == args.dataset and "encoding" in metadata \
+        else None
     if args.encoding or args.steps:
         default = DEFAULT_ENCODINGS[args.dataset]
         return Encoding(args.encoding or default.kind, steps=args.steps or default.steps, levels=default.levels,
-                        duration=default.duration)
-    if metadata.get("dataset") == args.dataset and "encoding" in metadata:
-        return Encoding(**metadata["encoding"])
-    return DEFAULT_ENCODINGS[args.dataset]
+                        duration=default.duration, layout=trained.layout if trained else "flat")
+    return trained or DEFAULT_ENCODINGS[args.dataset]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -32,7 +32,7 @@ twice per step would need two carried states).
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Optional
+from typing import Any, ContextManager, Iterator, Optional
 
 import torch
 
@@ -76,6 +76,7 @@ class OnlineNetwork(torch.nn.Module):
         self._pending: Optional[torch.Tensor] = None  # the input delay line
         self._batch: Optional[int] = None
         self._spatial = False
+        self._spatial_allowed = True
         self.input_shape: Optional[tuple[int, ...]] = None
         """Shape of one sample without time (e.g. ``(C, H, W)``), recorded at the first call."""
 
@@ -97,8 +98,15 @@ class OnlineNetwork(torch.nn.Module):
 
     @property
     def spatial_chunks(self) -> bool:
-        """Whether :meth:`spatial_gradients` is available: every block has a spatial-only mode (CUBA)."""
-        return all(a.spatial for a in self._adapters)
+        """Whether :meth:`spatial_gradients` is available: every block has a spatial-only mode (CUBA).
+
+        Set it to False to make SLTT run one plain call per step instead (the reference path).
+        """
+        return self._spatial_allowed and all(a.spatial for a in self._adapters)
+
+    @spatial_chunks.setter
+    def spatial_chunks(self, allowed: bool) -> None:
+        self._spatial_allowed = bool(allowed)
 
     # ------------------------------------------------------------ engine interface
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -126,8 +134,7 @@ class OnlineNetwork(torch.nn.Module):
         for adapter in self._adapters:
             adapter.detach()
 
-    @contextlib.contextmanager
-    def spatial_gradients(self) -> Iterator[None]:
+    def spatial_gradients(self) -> ContextManager[None]:
         """Inside: ``forward`` gives the ordinary output with SLTT's spatial-only gradient.
 
         The gradient of a chunk's output at step t flows only along step t's spatial
@@ -136,9 +143,13 @@ class OnlineNetwork(torch.nn.Module):
         (:func:`lava_fptt.online.blocks.spatial_dynamics`).
         """
         if not self.spatial_chunks:
-            plain = next(a for a in self._adapters if not a.spatial)
-            raise NotImplementedError(f"{plain.label} has no spatial-only gradient mode; train this network "
-                                      "one step per call")
+            plain = next((a.label for a in self._adapters if not a.spatial), "the network")
+            raise NotImplementedError(f"{plain} has no spatial-only gradient mode (or it was turned off); "
+                                      "train this network one step per call")
+        return self._spatial_mode()
+
+    @contextlib.contextmanager
+    def _spatial_mode(self) -> Iterator[None]:
         self._spatial = True
         try:
             yield

@@ -229,7 +229,7 @@ class CubaRecurrentBlock(CubaBlock):
             out.append(spikes)
         self._spikes = spikes
         result = torch.stack(out, dim=-1)
-        return (result, torch.mean(result > 0)) if block.count_log else result
+        return (result, (result > 0).to(result.dtype).mean()) if block.count_log else result
 
 
 def spatial_dynamics(dynamics: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -276,7 +276,7 @@ def adapter_for(index: int, name: str, block: torch.nn.Module) -> BlockAdapter:
     module = type(block).__module__
     if module != slayer.block.cuba.__name__:
         family = module.rsplit(".", 1)[-1]
-        raise _refusal(probe, f"has a '{family}' neuron; the online engine carries CUBA blocks "
+        raise _refusal(probe, f"has a neuron of family '{family}'; the online engine carries CUBA blocks "
                               f"(slayer.block.cuba: {', '.join(SUPPORTED_CUBA)}) and lava-fptt's LTC blocks")
     if probe.kind not in SUPPORTED_CUBA:
         raise _refusal(probe, f"is a block kind the online engine does not carry; supported: "
