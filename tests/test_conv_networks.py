@@ -40,7 +40,7 @@ def test_the_layer_syntax_builds_slayer_blocks_with_their_shapes() -> None:
     net = conv_network(POOLED)
     cuba = slayer.block.cuba
     assert [type(b) for b in net.layers] == [cuba.Conv, cuba.Pool, cuba.Conv, cuba.Flatten, cuba.Dense, cuba.Dense]
-    assert [tuple(b.neuron.shape) for b in net.layers if b.neuron is not None] == \
+    assert [tuple(b.neuron.shape) for b in net.layers if hasattr(b, "neuron")] == \
         [(8, 8, 8), (8, 4, 4), (16, 4, 4), (32,), (10,)]
     assert all(b.delay_shift for b in net.layers if hasattr(b, "delay_shift")) and net.delay == 5
 

@@ -1,12 +1,14 @@
 """The online adapter on a network written as lava-dl's tutorials write one: exactness and refusals.
 
-The network is conv -> pool -> conv -> flatten -> dense of ``slayer.block.cuba`` blocks with
-``delay_shift`` left at its default; the reference is always the unwrapped network's own
-whole-sequence forward (and backward), from rest.
+The network (``tutorials/digits_convnet.py``) is conv -> pool -> conv -> flatten -> dense of
+``slayer.block.cuba`` blocks with ``delay_shift`` left at its default; the reference is always
+the unwrapped network's own whole-sequence forward (and backward), from rest.
 """
 from __future__ import annotations
 
 import copy
+import importlib.util
+import pathlib
 
 import h5py
 import pytest
@@ -16,37 +18,20 @@ from lava_fptt.online import UnsupportedNetworkError, wrap
 from lava_fptt.training import BPTT, SLTT, SLTTK, RateCrossEntropy
 
 torch.set_num_threads(1)
-PARAMS = {"threshold": 1.25, "current_decay": 0.25, "voltage_decay": 0.03, "tau_grad": 0.03, "scale_grad": 3.0,
-          "requires_grad": False}
+PARAMS = {"threshold": 1.25, "current_decay": 0.25, "voltage_decay": 0.03, "requires_grad": False}
 STEPS = 20
 
 
-class ConvNet(torch.nn.Module):
-    """As lava-dl's tutorials write a network: blocks in a ModuleList, a loop, an export_hdf5 calling each block's."""
+def _tutorial_network() -> type:
+    """The network class of ``tutorials/digits_convnet.py`` (as lava-dl's tutorials write one)."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "tutorials" / "digits_convnet.py"
+    spec = importlib.util.spec_from_file_location("digits_convnet_for_tests", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Network
 
-    def __init__(self) -> None:
-        super().__init__()
-        from lava.lib.dl import slayer
 
-        cuba = slayer.block.cuba
-        self.blocks = torch.nn.ModuleList([
-            cuba.Conv(PARAMS, 1, 8, 3, padding=1, weight_scale=2),
-            cuba.Pool(PARAMS, 2),
-            cuba.Conv(PARAMS, 8, 16, 3, padding=1, stride=2, weight_scale=2),
-            cuba.Flatten(),
-            cuba.Dense(PARAMS, 16 * 2 * 2, 10, weight_scale=2),
-        ])
-
-    def forward(self, spike: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            spike = block(spike)
-        return spike
-
-    def export_hdf5(self, filename: str) -> None:
-        with h5py.File(filename, "w") as f:
-            layer = f.create_group("layer")
-            for i, block in enumerate(self.blocks):
-                block.export_hdf5(layer.create_group(f"{i}"))
+ConvNet = _tutorial_network()
 
 
 def conv_net(seed: int = 0) -> ConvNet:

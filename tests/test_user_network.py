@@ -53,7 +53,7 @@ def test_export_run_and_resume_work_after_the_file_changes_and_moves(user_run, c
     result = json.loads(capsys.readouterr().out)
     assert result["spike_match"] == 1.0 and result["identical_samples"] == 6
     assert result["accuracy"] == result["reference_accuracy"]
-    assert main(["train", "--network", f"{moved}:Network", "--algo", "sltt", "--epochs", "2", "--train-limit", "64",
+    assert main(["train", "--network", f"{moved}:Network", "--algo", "sltt", "--epochs", "2", "--train-limit", "128",
                  "--out", str(run_dir), "--no-progress", "--json"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)["epochs"] == 2 and "resuming with" in out.err
@@ -85,7 +85,7 @@ def test_a_network_the_engine_cannot_carry_is_refused_in_one_line_and_nothing_is
 
 @pytest.mark.parametrize("spec,message", [("net.py", "expected FILE.py:CLASS"),
                                           ("missing.py:Net", "cannot read the network file"),
-                                          (f"{NETWORK}:Nope", "has no torch.nn.Module class 'Nope'")])
+                                          (f"{NETWORK}:Nope", "has no torch.nn.Module class named Nope")])
 def test_bad_network_specs_are_refused(spec: str, message: str, tmp_path: pathlib.Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--network", spec, "--out", str(tmp_path / "run")]) == 2

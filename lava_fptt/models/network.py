@@ -174,8 +174,6 @@ class SpikingNetwork(OnlineNetwork):
 
 OLD_KEY = re.compile(r"^layers\.(\d+)\.(?:block\.)?")
 
-__all__ = ["MODELS", "NetworkConfig", "OUTPUT_KINDS", "SpikingNetwork", "build_network", "migrate_state_dict",
-           "network_layout", "predict"]
 
 
 def migrate_state_dict(state: dict[str, Any], prefix: str = "") -> dict[str, Any]:

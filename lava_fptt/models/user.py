@@ -76,7 +76,7 @@ def build(path: pathlib.Path, source: UserNetwork) -> torch.nn.Module:
         sys.modules[name] = module
     cls = getattr(module, source.class_name, None)
     if not isinstance(cls, type) or not issubclass(cls, torch.nn.Module):
-        raise ValueError(f"{path}: has no torch.nn.Module class {source.class_name!r}")
+        raise ValueError(f"{path}: has no torch.nn.Module class named {source.class_name}")
     try:
         return cls()
     except Exception as err:

@@ -19,3 +19,4 @@ from .blocks import SUPPORTED_CUBA, UnsupportedNetworkError, find_blocks
 
 __all__ = ["OnlineNetwork", "SUPPORTED_CUBA", "UnsupportedNetworkError", "delay_steps", "find_blocks", "unwrapped",
            "wrap"]
+

@@ -6,7 +6,14 @@ default, a ``forward`` that passes each block's output to the next) and returns 
 :class:`OnlineNetwork`: the engine's ``forward(chunk)`` from the carried state,
 ``reset_state()``, ``detach_state()`` and SLTT's ``spatial_gradients()``. The network
 object itself is not changed: its parameters are the ones trained, ``net.export_hdf5``
-writes it as before, and calling ``net`` directly still runs lava-dl's own forward.
+writes it as before, and calling ``net`` directly still runs lava-dl's own forward::
+
+    model = wrap(net)                                   # refuses, naming the block, what it cannot carry
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    method = SLTT()                                     # or FPTT(), SLTTK(), TBPTT(), BPTT()
+    loss_fn = sequence_loss(model.output_kind, late_weighting=method.late_weighting)
+    loss, spikes = method.train_batch(model, x, y, loss_fn, optimizer)   # x: [N, C, T] or [N, C, H, W, T]
+    net.export_hdf5("network.net")                      # lava-dl's blocks' own writers
 
 Each call of an :class:`OnlineNetwork` runs the user's own ``forward`` with every block
 driven by its adapter (:mod:`lava_fptt.online.blocks`): neuron state carried in and out,
