@@ -119,15 +119,9 @@ def trained_conv_run(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
 
 
 def test_cli_trains_exports_and_runs_a_conv_network_spike_for_spike(trained_conv_run: pathlib.Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from lava_fptt.cli import main
-
+                                                                    export_and_run) -> None:
     config = json.loads((trained_conv_run / "config.json").read_text())
     assert config["encoding"]["layout"] == "image" and config["network"]["input_shape"] == [1, 8, 8]
-    capsys.readouterr()
-    assert main(["export", str(trained_conv_run), "--json"]) == 0
-    network = json.loads(capsys.readouterr().out)["network"]
-    assert main(["run", network, "--samples", "6", "--reference", str(trained_conv_run), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
+    result = export_and_run(trained_conv_run, 6)
     assert result["spike_match"] == 1.0 and result["identical_samples"] == 6
     assert result["accuracy"] == result["reference_accuracy"]

@@ -189,14 +189,8 @@ def test_lava_runs_samples_back_to_back_spike_for_spike(tmp_path: pathlib.Path,
 
 
 def test_cli_export_and_run_match_the_trained_network_spike_for_spike(trained_run: pathlib.Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from lava_fptt.cli import main
-
-    capsys.readouterr()
-    assert main(["export", str(trained_run), "--json"]) == 0
-    path = json.loads(capsys.readouterr().out)["network"]
-    assert main(["run", path, "--samples", "4", "--reference", str(trained_run), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
+                                                                     export_and_run) -> None:
+    result = export_and_run(trained_run, 4)
     assert result["spike_match"] == 1.0 and result["identical_samples"] == 4
     assert result["accuracy"] == result["reference_accuracy"]
     _, model, _ = load_run(trained_run)

@@ -41,16 +41,12 @@ def test_the_run_keeps_the_file_and_reads_the_layout_from_the_first_block(user_r
     assert config["encoding"]["layout"] == "image" and config["network"]["input_shape"] == [1, 8, 8]
 
 
-def test_export_run_and_resume_work_after_the_file_changes_and_moves(user_run, capsys) -> None:
+def test_export_run_and_resume_work_after_the_file_changes_and_moves(user_run, export_and_run, capsys) -> None:
     run_dir, source = user_run
     source.write_text(source.read_text().replace("16 * 4 * 4, 10", "16 * 4 * 4, 12"))  # a different network now
     moved = source.with_name("moved.py")
     source.rename(moved)
-    capsys.readouterr()
-    assert main(["export", str(run_dir), "--json"]) == 0
-    network = json.loads(capsys.readouterr().out)["network"]
-    assert main(["run", network, "--samples", "6", "--reference", str(run_dir), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
+    result = export_and_run(run_dir, 6)
     assert result["spike_match"] == 1.0 and result["identical_samples"] == 6
     assert result["accuracy"] == result["reference_accuracy"]
     assert main(["train", "--network", f"{moved}:Network", "--algo", "sltt", "--epochs", "2", "--train-limit", "128",

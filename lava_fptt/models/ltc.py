@@ -1,8 +1,10 @@
 """Networks of LTC layers: spiking liquid-time-constant hidden layers and a non-spiking readout.
 
-``NetworkConfig(model='ltc', sizes=(C, H1, ..., K), recurrent=...)`` builds one
-``LTCDense`` (or, with ``recurrent=True``, ``LTCRecurrent``) per hidden size and an
-``LTCReadout`` of ``K`` liquid leaky integrators (:mod:`lava_fptt.blocks.ltc`).
+``NetworkConfig(model='ltc', sizes=(C, H1, ..., K), recurrent=...)`` builds a chain
+(:func:`ltc_stack`) of one ``LTCDense`` (or, with ``recurrent=True``, ``LTCRecurrent``) per
+hidden size and an ``LTCReadout`` of ``K`` liquid leaky integrators
+(:mod:`lava_fptt.blocks.ltc`); the engine drives it through the same adapter as every
+network (:func:`lava_fptt.online.wrap`), which hands the carried state to the blocks.
 
 Output and classification. The network's output at step ``t`` is the readout's graded
 membrane ``u[t]`` (in float units; in quantized training the deployed integer / 4096;

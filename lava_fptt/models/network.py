@@ -163,13 +163,6 @@ class SpikingNetwork(OnlineNetwork):
         """The network's blocks in order (the lava-dl blocks themselves)."""
         return [adapter.block for adapter in self.blocks]
 
-    @property
-    def num_inputs(self) -> int:
-        return self.config.sizes[0]
-
-    @property
-    def num_outputs(self) -> int:
-        return self.config.sizes[-1]
 
 
 OLD_KEY = re.compile(r"^layers\.(\d+)\.(?:block\.)?")

@@ -107,7 +107,12 @@ def build_model(config: TrainConfig, source_file: Optional[Union[str, pathlib.Pa
     ``source_file``: the file of a user's network class (``config.network.source``).
     """
     model = SpikingNetwork(config.network, pathlib.Path(source_file) if source_file else None)
-    model.run(torch.zeros(1, *config.network.sample_shape, 1))  # slayer sets neuron shapes on first call
+    shape = config.network.sample_shape
+    try:
+        model.run(torch.zeros(1, *shape, 1))  # slayer sets neuron shapes on first call
+    except (RuntimeError, AssertionError) as err:  # a network whose layers do not fit the data
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"the network cannot take samples of shape {shape} (x time): {first}") from None
     return model
 
 
