@@ -34,7 +34,7 @@ import torch
 
 SUPPORTED_CUBA = ("Input", "Flatten", "Dense", "Conv", "Pool", "Affine", "Recurrent")
 """``lava.lib.dl.slayer.block.cuba`` classes the adapter drives."""
-IMAGE_BLOCKS = ("Conv", "Pool")
+IMAGE_BLOCKS = ("Conv", "Pool", "Flatten")
 """Blocks whose input is an image ``[N, C, H, W, T]``; a network that starts with one wants images."""
 
 
@@ -89,9 +89,7 @@ class BlockAdapter:
 
     def image_input(self) -> Optional[bool]:
         """Whether the block takes images (True), flat channels (False), or either (None)."""
-        if self.kind in IMAGE_BLOCKS or self.kind == "Flatten":
-            return True
-        return None
+        return True if self.kind in IMAGE_BLOCKS else None
 
     def reset(self) -> None:
         """The next call starts from rest."""
