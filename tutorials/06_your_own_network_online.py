@@ -25,7 +25,8 @@
 # trains it; `net.export_hdf5` writes it; `netx_export.inference.run_in_lava` runs it.
 # On the command line: `lava-fptt train --network digits_convnet.py:Network ...`.
 #
-# Runs in about two to three minutes: short budgets on part of the digits.
+# Runs in a minute or two: short budgets on part of the digits (72 s measured on the
+# project's loaded 2-core machine).
 
 # %%
 import inspect
@@ -183,7 +184,7 @@ t_torch, n_torch = np.nonzero(reference[sample].T)
 t_lava, n_lava = np.nonzero(lava.output[sample].T)
 ax_raster.scatter(t_torch, n_torch, s=80, facecolors="none", edgecolors="tab:blue", label="torch")
 ax_raster.scatter(t_lava, n_lava, s=18, color="tab:orange", label="Lava (fixed point)")
-ax_raster.set(xlabel="time step", ylabel="output neuron", yticks=range(10),
+ax_raster.set(xlabel="time step", ylabel="output neuron", yticks=range(10), xlim=(-0.5, inputs.shape[-1] - 0.5),
               title=f"output spikes of test sample {sample} (label {labels[sample]})")
 ax_raster.legend(loc="upper left", fontsize=8)
 fig.tight_layout()
