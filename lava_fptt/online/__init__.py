@@ -14,9 +14,8 @@ engine drives in chunks; every training method then trains it::
 
 :mod:`.adapter` (the network) and :mod:`.blocks` (each block, the refusals) say how and why.
 """
-from .adapter import OnlineNetwork, delay_steps, unwrapped, wrap
+from .adapter import OnlineNetwork, delay_steps, wrap
 from .blocks import SUPPORTED_CUBA, UnsupportedNetworkError, find_blocks
 
-__all__ = ["OnlineNetwork", "SUPPORTED_CUBA", "UnsupportedNetworkError", "delay_steps", "find_blocks", "unwrapped",
-           "wrap"]
+__all__ = ["OnlineNetwork", "SUPPORTED_CUBA", "UnsupportedNetworkError", "delay_steps", "find_blocks", "wrap"]
 

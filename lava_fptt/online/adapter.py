@@ -213,8 +213,3 @@ def wrap(net: torch.nn.Module, output_kind: Optional[str] = None) -> OnlineNetwo
     if isinstance(net, OnlineNetwork):
         return net
     return OnlineNetwork(net, output_kind)
-
-
-def unwrapped(model: Any) -> torch.nn.Module:
-    """The user's network inside an :class:`OnlineNetwork` (or ``model`` itself)."""
-    return model.net if isinstance(model, OnlineNetwork) else model
