@@ -18,10 +18,12 @@ PYTEST_ARGS ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
-$(STAMP): pyproject.toml requirements/base.txt lava_fptt_compat.pth
+$(STAMP): pyproject.toml requirements/base.txt requirements/test.txt lava_fptt_compat.pth
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==24.2"
 	$(PY) -m pip install --quiet -r requirements/base.txt "$(TORCH)"
+	# NIR peers for the cross-checks (snnTorch, Norse), without their dependencies: see the file.
+	$(PY) -m pip install --quiet --no-deps -r requirements/test.txt
 	# The Lava wheels declare Requires-Python <3.11 and unmeetable pins (torch<2.4, torchvision):
 	# installed as they are, without their dependencies; lava_fptt/compat.py makes them work.
 	$(PY) -m pip install --quiet --no-deps --ignore-requires-python $(LAVA)

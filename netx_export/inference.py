@@ -28,13 +28,15 @@ netx builds them. (The LTC process drops its separate recurrent input at resets 
 from __future__ import annotations
 
 import pathlib
+import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from lava_fptt.neurons.ltc import ONE
+from lava_fptt.proc.recorder import Recorder
 from lava_fptt.runtime import lava_session, run_steps
 
 from .errors import NetworkFileError
@@ -50,7 +52,9 @@ class LavaResult:
     ``output`` [N, outputs, steps]: the output layer's spikes (0/1), or for a network
     ending in an LTC readout its graded ``u`` in float units (the 24-bit integer / 4096
     in fixed point, exact in float64). ``hidden``: spikes [N, size, steps] of every
-    hidden LTC layer (recorded for networks with LTC layers, else empty).
+    hidden layer when recorded (:func:`run_in_lava`'s ``record_hidden``), else empty;
+    hidden layer ``k``'s step ``t`` is the layer's own step ``t`` from the sample's start
+    (for CUBA networks: without the torch model's input delay).
     """
 
     output: np.ndarray
@@ -86,18 +90,25 @@ def run_config(precision: str) -> object:
 
 
 def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed",
-                record_hidden: bool = True) -> LavaResult:
-    """Run ``inputs`` [N, channels, steps] or images [N, C, H, W, steps] (binary spikes) through ``path``.
+                record_hidden: Optional[bool] = None) -> LavaResult:
+    """Run ``inputs`` [N, channels, steps] or [N, C, H, W, steps] (binary spikes) through ``path``.
 
-    ``record_hidden=False`` leaves out the sinks on the hidden LTC layers (one Lava
-    process each), e.g. to time the network alone.
+    Image-shaped inputs (C, H, W as torch orders them) feed a network whose first layer
+    is a convolution (Lava's (W, H, C) order is handled here); a network with a dense
+    first layer takes them flattened in (C, H, W) order. ``record_hidden`` records the
+    spikes of every hidden layer (one Lava sink process each): None (default) for
+    networks with LTC layers only, True for any network, False for none (e.g. to time
+    the network alone). Hidden layers are flattened in (C, H, W) order and recorded by
+    :class:`~lava_fptt.proc.recorder.Recorder` (one file per layer; Lava's own sink is read
+    back one element per message, far too slow for convolution layers).
 
     Networks of CUBA layers follow the CUBA torch model (output step k of a window is
     torch step k, module docstring). Networks with LTC layers follow the LTC torch model,
     which has no delays: layer ``k`` (0-based) is reset at window step ``k + 1`` (Lava's
     step ``k + 2``), exactly when the sample's first input reaches it through ``k + 1``
     Dense synapses, and its step ``t`` appears at window step ``t + k + 1``; the readout
-    (layer ``L - 1``) thus fills the last ``steps`` steps of the window.
+    (layer ``L - 1``) thus fills the last ``steps`` steps of the window. Hidden layer
+    ``k`` of a CUBA network is read the same way, from window step ``k + 1``.
     Recurrent CUBA layers pause the run before each of their resets (module docstring);
     ``steps_per_s`` includes those pauses.
     """
@@ -106,46 +117,53 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
 
     config = run_config(precision)
     summary = describe(path)
-    image = inputs.ndim == 5
-    if inputs.ndim not in (3, 5) or (not image and summary.num_inputs is not None
-                                     and inputs.shape[1] != summary.num_inputs):
+    channels = int(np.prod(inputs.shape[1:-1])) if inputs.ndim in (3, 5) else None
+    if channels is None or (summary.num_inputs is not None and channels != summary.num_inputs):
         raise NetworkFileError(
             f"{summary.path}: the network takes {summary.num_inputs} input channels, "
-            f"the data has {inputs.shape[1] if inputs.ndim == 3 else inputs.shape} "
+            f"the data has {channels if channels is not None else inputs.shape} "
             "(wrong data set or encoding for this network?)"
         )
     num_samples, steps = inputs.shape[0], inputs.shape[-1]
-    # Lava's processes take images in (x, y, f) order: [N, C, H, W, T] -> [N, W, H, C, T].
-    samples = inputs.transpose(0, 3, 2, 1, 4) if image else inputs
     depth = summary.num_blocks
     window = steps + depth
-    stream = np.zeros((*samples.shape[1:-1], num_samples * window), dtype=np.float64)
-    for i in range(num_samples):
-        stream[..., i * window: i * window + steps] = samples[i]
 
     ltc = summary.has_ltc
     reset_offset = 1 if ltc else (1 - depth) % window
+    image_shape = tuple(inputs.shape[3:0:-1]) if inputs.ndim == 5 else None  # (x, y, f), for files without one
     network = load_network(path, reset_interval=window, reset_offset=reset_offset, precision=precision,
-                           input_shape=samples.shape[1:-1] if image else None)
+                           input_shape=image_shape)
+    lava_shape = tuple(network.inp.shape)
+    if len(lava_shape) == 3 and inputs.ndim != 5:
+        raise NetworkFileError(f"{summary.path}: the network's first layer is a convolution over (W, H, C) = "
+                               f"{lava_shape}; give inputs shaped [N, C, H, W, steps]")
+    stream = np.zeros((*lava_shape, num_samples * window), dtype=np.float64)
+    for i in range(num_samples):
+        sample = inputs[i].transpose(2, 1, 0, 3) if len(lava_shape) == 3 else inputs[i].reshape(channels, steps)
+        stream[..., i * window: i * window + steps] = sample
     source = SpikeSource(data=stream)
     total = num_samples * window
     sink = SpikeSink(shape=network.out.shape, buffer=total)
     source.s_out.connect(network.inp)
     network.out.connect(sink.a_in)
-    hidden_sinks = []
-    if ltc and record_hidden:
-        for layer in network.layers[:-1]:
-            hidden_sinks.append(SpikeSink(shape=layer.out.shape, buffer=total))
-            layer.out.connect(hidden_sinks[-1].a_in)
-    with lava_session(network):
-        start = time.perf_counter()
-        run_clearing_recurrence(network, total, config, recurrent_clears(network.layers, window, reset_offset, total))
-        elapsed = time.perf_counter() - start
-        recorded = sink.data.get()
-        hidden_recorded = [s.data.get() for s in hidden_sinks]
+    with tempfile.TemporaryDirectory() as records:
+        hidden_files = []
+        if record_hidden or (record_hidden is None and ltc):
+            for k, layer in enumerate(network.layers[:-1]):
+                hidden_files.append(pathlib.Path(records) / f"layer{k}.npy")
+                layer.out.connect(Recorder(shape=layer.out.shape, steps=total, path=hidden_files[-1]).a_in)
+        with lava_session(network):
+            start = time.perf_counter()
+            run_clearing_recurrence(network, total, config,
+                                    recurrent_clears(network.layers, window, reset_offset, total))
+            elapsed = time.perf_counter() - start
+            recorded = sink.data.get()
+        hidden_recorded = [np.load(f) for f in hidden_files]
 
     def per_sample(data: np.ndarray, first: int) -> np.ndarray:
-        windows = data.reshape(data.shape[0], num_samples, window).transpose(1, 0, 2)
+        if data.ndim == 4:  # a convolution layer's (W, H, C): to torch's (C, H, W), flattened
+            data = data.transpose(2, 1, 0, 3)
+        windows = data.reshape(-1, num_samples, window).transpose(1, 0, 2)
         return windows[..., first: first + steps]
 
     graded = summary.graded_output

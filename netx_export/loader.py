@@ -42,10 +42,8 @@ class NetworkSummary:
 
     @property
     def num_blocks(self) -> int:
-        """Layers that become Lava blocks, each one step of pipeline delay (not ``flatten``, not a
-        shape-only ``input`` layer)."""
-        neurons = self.neuron_types or (None,) * self.num_layers
-        return sum(1 for kind, neuron in zip(self.layer_types, neurons)
+        """Layers that become Lava blocks (a ``flatten`` layer and a neuron-less ``input`` layer do not)."""
+        return sum(1 for kind, neuron in zip(self.layer_types, self.neuron_types)
                    if kind != "flatten" and not (kind == "input" and neuron is None))
 
     @property

@@ -5,11 +5,29 @@ import json
 import os
 import pathlib
 import tempfile
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
 FORMAT = "lava-fptt/1"
+
+
+def write_atomic(path: str | pathlib.Path, fill: Callable[[str], None]) -> pathlib.Path:
+    """Call ``fill(tmp)`` to write a file beside ``path``, then rename it into place.
+
+    A failure (or an interruption) never leaves a half-written file at ``path``.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        fill(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def export_network(network: torch.nn.Module, path: str | pathlib.Path,
@@ -22,26 +40,21 @@ def export_network(network: torch.nn.Module, path: str | pathlib.Path,
     data encoding, the input shape (C, H, W) of a network that starts with a conv or
     pool layer, which netx needs in (x, y, f) order) goes into the root attribute
     ``config``, which netx ignores. The file is written beside its destination and
-    renamed into place, so a failure never leaves a half-written network.
+    renamed into place (:func:`write_atomic`), so a failure never leaves a half-written
+    network.
     """
     import h5py
 
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
     info: dict[str, Any] = {}
     if getattr(network, "config", None) is not None:
         info["network"] = network.config.to_dict()
     if getattr(network, "input_shape", None):
         info["input_shape"] = list(network.input_shape)
-    try:
+
+    def fill(tmp: str) -> None:
         network.export_hdf5(tmp)
         with h5py.File(tmp, "a") as f:
             f.attrs["format"] = FORMAT
             f.attrs["config"] = json.dumps({**info, **(metadata or {})})
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return write_atomic(path, fill)

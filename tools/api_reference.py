@@ -20,7 +20,8 @@ import warnings
 from typing import Any
 
 MODULES = (
-    ("Data", ["lava_fptt.data.dataset", "lava_fptt.data.encoding", "lava_fptt.data.sources"]),
+    ("Data", ["lava_fptt.data.dataset", "lava_fptt.data.encoding", "lava_fptt.data.sources",
+              "lava_fptt.data.events"]),
     ("Neurons: one definition of each dynamics", ["lava_fptt.neurons.ltc", "lava_fptt.neurons.dense",
                                                   "lava_fptt.neurons.fixed_point"]),
     ("Any lava-dl network, online", ["lava_fptt.online.adapter", "lava_fptt.online.blocks", "lava_fptt.online.output"]),
@@ -32,8 +33,12 @@ MODULES = (
                   "lava_fptt.training.trainer", "lava_fptt.training.checkpoint", "lava_fptt.training.distributed"]),
     ("Export and Lava inference", ["netx_export.writer", "netx_export.loader", "netx_export.builder",
                                    "netx_export.pool", "netx_export.inference", "netx_export.errors"]),
+    ("NIR in and out", ["netx_export.nir.importer", "netx_export.nir.graph", "netx_export.nir.discretize",
+                        "netx_export.nir.simulate", "netx_export.nir.compare", "netx_export.nir.export",
+                        "netx_export.nir.trainable", "netx_export.nir.peers"]),
     ("Lava processes", ["lava_fptt.proc.ltc.process", "lava_fptt.proc.ltc.models", "lava_fptt.proc.ssnn.process",
-                        "lava_fptt.proc.ssnn.models"]),
+                        "lava_fptt.proc.ssnn.models", "lava_fptt.proc.recorder.process",
+                        "lava_fptt.proc.recorder.models"]),
     ("On-chip learning (SSNN-BP)", ["lava_fptt.onchip.learn", "lava_fptt.onchip.config", "lava_fptt.onchip.arithmetic",
                                     "lava_fptt.onchip.reference", "lava_fptt.onchip.lava_network",
                                     "lava_fptt.onchip.storage", "lava_fptt.onchip.ann"]),

@@ -13,9 +13,9 @@ import sys
 import warnings
 from typing import Any, Optional, Sequence
 
-from . import bench, demo, export, learn, resources, run, train
+from . import bench, demo, export, learn, nir, resources, run, train
 
-COMMANDS = (train, export, run, learn, demo, bench, resources)
+COMMANDS = (train, export, run, learn, demo, bench, resources, nir)
 USER_ERRORS = (ValueError, FileNotFoundError)
 
 

@@ -1,0 +1,160 @@
+"""NIR in and out: graphs trained elsewhere in Lava, and our networks in snnTorch.
+
+1. ``cnn_sinabs.nir`` (the NIR paper's spiking CNN, trained in Sinabs on N-MNIST) is
+   imported (dt = 1: Sinabs counts in steps) and run in Lava's fixed-point simulation on
+   N-MNIST-shaped event streams (:func:`lava_fptt.data.events.saccade_events`); every
+   layer is compared step by step with snnTorch's import of the same graph (repaired as
+   :mod:`netx_export.nir.peers` says; Norse's fails on its ``Flatten``), with our float
+   simulation of the graph, and with the
+   float simulation of the graph with Lava's integers put back (the exported graph of the
+   imported file), which separates the two sources of difference: parameter
+   quantization (float graph -> float integers) and integer arithmetic (float integers ->
+   Lava).
+2. ``braille_noDelay_noBias_subtract.nir`` (recurrent, trained in snnTorch, dt = 1e-4)
+   the same way on Braille-shaped tactile streams, against Norse's import (snnTorch's
+   importer fails on it; its message is printed). Also: the float simulation with reset by subtraction (the rule
+   it was trained with, which NIR cannot state) against reset to zero.
+3. Round trip: a CUBA network trained here (digits, BPTT) -> NIR -> our importer ->
+   netx -> Lava, against the torch model, spike for spike.
+4. The other direction: that NIR file built by snnTorch's importer classifies the digits
+   test samples; accuracy against our torch model's.
+
+Run: ``python benchmarks/nir_interop.py [--samples 100] [--epochs 8]`` (about 10 minutes
+on 2 cores). Writes ``benchmarks/results/nir_interop.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+import tempfile
+from typing import Any
+
+import nir
+import numpy as np
+import torch
+
+from lava_fptt.data import Encoding, load_dataset
+from lava_fptt.data.events import saccade_events, tactile_events
+from lava_fptt.models.network import NetworkConfig
+from lava_fptt.training import TrainConfig, load_run, train
+from netx_export.inference import run_in_lava, spike_match
+from netx_export.nir import import_nir, simulate
+from netx_export.nir.compare import classes, compare, lava_layers
+from netx_export.nir.export import export_nir
+from netx_export.nir.peers import run_norse, run_snntorch
+
+FIXTURES = pathlib.Path(__file__).parent.parent / "tests" / "fixtures" / "nir"
+RESULTS = pathlib.Path(__file__).parent / "results"
+
+
+def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    print(f"\n{title}\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |")
+
+
+def foreign_graph(name: str, graph: Any, dt: float, inputs: np.ndarray, tmp: pathlib.Path) -> dict[str, Any]:
+    """Import ``graph``, run it in Lava once, compare each layer with every float reference."""
+    report = import_nir(graph, tmp / f"{name}.net", dt)
+    names = [layer.nodes[-1] for layer in report.layers]
+    float_graph = simulate(graph, inputs, dt)
+    export_nir(tmp / f"{name}.net", tmp / f"{name}_integers.nir", dt)
+    back = simulate(nir.read(str(tmp / f"{name}_integers.nir")), inputs, dt)
+    integers = dict(zip(names, [back[n] for n in back if n.endswith(".neuron")]))
+    references: dict[str, Any] = {"float graph": float_graph, "float, Lava's integers": integers}
+    peers = {"snnTorch": lambda: run_snntorch(graph, inputs, record=tuple(names)),
+             "Norse": lambda: run_norse(graph, inputs, dt, record=tuple(names))}
+    for peer, run_peer in peers.items():
+        try:
+            references[peer] = run_peer()
+        except Exception as err:  # report what the peer does with this graph
+            print(f"{peer} cannot run {name}: {type(err).__name__}: {str(err).splitlines()[0]}")
+            references[peer] = None
+    lava = lava_layers(tmp / f"{name}.net", inputs)
+    result: dict[str, Any] = {"import": report.to_dict(), "lava_vs": {}, "same_class": {}}
+    for ref, spikes in references.items():
+        if spikes is not None:
+            c = compare(lava, spikes, names)
+            result["lava_vs"][ref] = c.to_dict()["layers"]
+            result["same_class"][f"Lava vs {ref}"] = c.same_class
+    q = compare([integers[n] for n in names], float_graph, names)
+    result["float_integers_vs_float_graph"] = q.to_dict()["layers"]
+    result["same_class"]["float integers vs float graph"] = q.same_class
+    rows = []
+    for k, layer in enumerate(report.layers):
+        row: list[Any] = [f"{names[k]} ({layer.netx_type}, {int(np.prod(layer.shape))})"]
+        for ref in references:
+            row.append("n/a" if ref not in result["lava_vs"] else result["lava_vs"][ref][k]["spike_match"])
+        row += [q.layers[k].spike_match, layer.error.weight, layer.error.decay]
+        rows.append(row)
+    table(f"{name}: {len(inputs)} inputs, {inputs.shape[-1]} steps, dt = {dt:g}; spike_match per layer "
+          "(|A and B| / |A or B|)", ["layer", *[f"Lava vs {r}" for r in references],
+                                     "float integers vs float graph", "weight error", "decay error"], rows)
+    print("same predicted class: " + ", ".join(f"{k} {v:.2f}" for k, v in result["same_class"].items()))
+    result["lava_classes"] = lava[-1].reshape(len(inputs), -1, inputs.shape[-1]).sum(-1).argmax(-1).tolist()
+    return result
+
+
+def round_trip(tmp: pathlib.Path, epochs: int, samples: int) -> dict[str, Any]:
+    """Train a CUBA network here, NIR out and back in, Lava against torch; snnTorch runs the NIR file."""
+    encoding = Encoding("rate", steps=16)
+    run = tmp / "run"
+    torch.manual_seed(0)
+    train(TrainConfig(encoding=encoding, network=NetworkConfig(sizes=(64, 128, 10)), epochs=epochs), run,
+          progress=False)
+    _, model, _ = load_run(run)
+    export_nir(run, tmp / "digits.nir")
+    import_nir(tmp / "digits.nir", tmp / "digits_back.net", 1e-4)
+    data = load_dataset("digits", "test", encoding=encoding)
+    x = data.spikes(np.arange(len(data)))
+    reference = model.run(torch.from_numpy(x)).numpy()
+    lava = run_in_lava(tmp / "digits_back.net", x[:samples])
+    peer = run_snntorch(nir.read(str(tmp / "digits.nir")), x)["output"]
+    acc = {"torch": float((classes(reference) == data.labels).mean()),
+           "snnTorch": float((classes(peer) == data.labels).mean())}
+    result = {"spike_match": spike_match(lava.output, reference[:samples]), "lava_samples": samples,
+              "accuracy": acc, "test_samples": len(data)}
+    table("Round trip and export to snnTorch (digits, CUBA 64-128-10, BPTT)",
+          ["check", "result"],
+          [["Lava (ours -> NIR -> import -> netx) vs torch, spike_match", result["spike_match"]],
+           [f"torch accuracy ({len(data)} test samples)", acc["torch"]],
+           ["snnTorch accuracy on our NIR file (same samples)", acc["snnTorch"]],
+           ["difference (points)", 100 * (acc["snnTorch"] - acc["torch"])]])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=100, help="inputs per foreign graph (default 100)")
+    parser.add_argument("--cnn-steps", type=int, default=24)
+    parser.add_argument("--braille-steps", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=8, help="training epochs of the round-trip network")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = pathlib.Path(tmp_name)
+        x, labels = saccade_events(args.samples, steps=args.cnn_steps, gain=3.0)
+        print(f"cnn inputs: {x.sum(axis=(1, 2, 3, 4)).mean():.0f} events per sample on average", file=sys.stderr)
+        cnn = foreign_graph("cnn_sinabs", nir.read(str(FIXTURES / "cnn_sinabs.nir")), 1.0, x, tmp)
+        cnn["accuracy_on_saccade_digits"] = {"lava": float((np.array(cnn["lava_classes"]) == labels).mean())}
+        print(f"CNN accuracy on the saccade digits (trained on real N-MNIST): Lava "
+              f"{cnn['accuracy_on_saccade_digits']['lava']:.2f}")
+        results["cnn_sinabs"] = cnn
+        braille_graph = nir.read(str(FIXTURES / "braille_noDelay_noBias_subtract.nir"))
+        xb = tactile_events(args.samples, steps=args.braille_steps)
+        braille = foreign_graph("braille", braille_graph, 1e-4, xb, tmp)
+        zero, sub = simulate(braille_graph, xb, 1e-4), simulate(braille_graph, xb, 1e-4, reset="subtract")
+        braille["same_class_zero_vs_subtract_reset"] = float((classes(zero["lif2"]) == classes(sub["lif2"])).mean())
+        print(f"float graph, reset to zero (NIR) vs by subtraction (as trained): same class "
+              f"{braille['same_class_zero_vs_subtract_reset']:.2f}")
+        results["braille"] = braille
+        results["round_trip"] = round_trip(tmp, args.epochs, args.samples)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "nir_interop.json").write_text(json.dumps(results, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

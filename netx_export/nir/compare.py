@@ -1,0 +1,82 @@
+"""An imported network in Lava against a float simulation of its NIR graph, layer by layer.
+
+:func:`compare_in_lava` runs the netx file in Lava's fixed-point simulation with every
+layer recorded (:func:`netx_export.inference.run_in_lava`) and sets each layer's spikes
+beside a reference's (the float simulation :func:`netx_export.nir.simulate`, or a peer
+such as snnTorch), step by step on the same inputs. The inputs get ``L`` empty steps
+appended (``L`` the number of Lava blocks) so that the last layer's answer to the last
+input step is inside the run; all layers are compared over the input's own steps.
+"""
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..inference import run_in_lava, spike_match
+from ..loader import describe
+
+
+@dataclass(frozen=True)
+class LayerMatch:
+    """One layer: ``spike_match`` (|A and B| / |A or B| over all spikes), ``agreement``
+    (fraction of identical neuron-step entries, silences included) and spike counts."""
+
+    name: str
+    spike_match: float
+    agreement: float
+    lava_spikes: int
+    reference_spikes: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Per-layer matches, and the fraction of samples whose predicted class (most output
+    spikes, lowest index on ties) is the same in Lava and in the reference."""
+
+    layers: tuple[LayerMatch, ...]
+    same_class: float
+    lava_classes: np.ndarray
+    reference_classes: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        """The per-layer matches and ``same_class`` as plain data (JSON)."""
+        return {"layers": [m.__dict__ for m in self.layers], "same_class": self.same_class}
+
+
+def classes(spikes: np.ndarray) -> np.ndarray:
+    """Predicted class of each sample: the output with most spikes (lowest index on ties)."""
+    return spikes.reshape(len(spikes), -1, spikes.shape[-1]).sum(axis=-1).argmax(axis=-1)
+
+
+def match(name: str, lava: np.ndarray, reference: np.ndarray) -> LayerMatch:
+    """One layer's :class:`LayerMatch` of two spike arrays [N, ...] of the same size."""
+    lava, reference = lava.reshape(reference.shape[0], -1) > 0, reference.reshape(reference.shape[0], -1) > 0
+    return LayerMatch(name, spike_match(lava, reference), float((lava == reference).mean()), int(lava.sum()),
+                      int(reference.sum()))
+
+
+def lava_layers(network: str | pathlib.Path, inputs: np.ndarray) -> list[np.ndarray]:
+    """Spikes [N, size, T] of every layer of ``network`` in Lava (fixed point) over the inputs' T steps."""
+    depth = describe(network).num_blocks
+    steps = inputs.shape[-1]
+    padded = np.concatenate([inputs, np.zeros((*inputs.shape[:-1], depth))], axis=-1)
+    result = run_in_lava(network, padded, "fixed", record_hidden=True)
+    return [h[..., :steps] for h in result.hidden] + [result.output[..., depth:depth + steps]]
+
+
+def compare(spikes: list[np.ndarray], reference: dict[str, np.ndarray], names: list[str]) -> Comparison:
+    """Layers ``spikes`` (in order) against ``reference[name]`` for the layer ``names`` in order."""
+    if len(spikes) != len(names):
+        raise ValueError(f"{len(spikes)} layers, {len(names)} names given")
+    layers = tuple(match(name, s, reference[name]) for name, s in zip(names, spikes))
+    mine, theirs = classes(spikes[-1]), classes(reference[names[-1]])
+    return Comparison(layers, float((mine == theirs).mean()), mine, theirs)
+
+
+def compare_in_lava(network: str | pathlib.Path, inputs: np.ndarray, reference: dict[str, np.ndarray],
+                    names: list[str]) -> Comparison:
+    """Lava's layers of ``network`` (:func:`lava_layers`) against ``reference`` (:func:`compare`)."""
+    return compare(lava_layers(network, inputs), reference, names)
