@@ -68,6 +68,7 @@ def test_image_rate_code_is_the_flat_rate_code_in_image_shape() -> None:
         Encoding("pixel", layout="image")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", [STRIDED, POOLED])
 def test_lava_runs_conv_networks_spike_for_spike(arch: str, tmp_path: pathlib.Path) -> None:
     net = conv_network(arch)
@@ -118,6 +119,7 @@ def trained_conv_run(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     return run_dir
 
 
+@pytest.mark.slow
 def test_cli_trains_exports_and_runs_a_conv_network_spike_for_spike(trained_conv_run: pathlib.Path,
                                                                     export_and_run) -> None:
     config = json.loads((trained_conv_run / "config.json").read_text())

@@ -33,6 +33,7 @@ def user_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[pathlib.Path, pa
     return run_dir, source
 
 
+@pytest.mark.slow
 def test_the_run_keeps_the_file_and_reads_the_layout_from_the_first_block(user_run) -> None:
     run_dir, source = user_run
     assert (run_dir / "network.py").read_bytes() == source.read_bytes()
@@ -41,6 +42,7 @@ def test_the_run_keeps_the_file_and_reads_the_layout_from_the_first_block(user_r
     assert config["encoding"]["layout"] == "image" and config["network"]["input_shape"] == [1, 8, 8]
 
 
+@pytest.mark.slow
 def test_export_run_and_resume_work_after_the_file_changes_and_moves(user_run, export_and_run, capsys) -> None:
     run_dir, source = user_run
     source.write_text(source.read_text().replace("16 * 4 * 4, 10", "16 * 4 * 4, 12"))  # a different network now
