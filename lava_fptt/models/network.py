@@ -38,7 +38,7 @@ from typing import Any, Optional
 import torch
 
 from ..online import OnlineNetwork
-from ..online.output import OUTPUT_KINDS, predict
+from ..online.output import predict  # noqa: F401  (re-exported: lava_fptt.models.network.predict)
 from .conv import arch_layout, conv_network
 from .cuba import CubaParams, cuba_stack
 from .user import USER_FILE, UserNetwork
@@ -164,9 +164,7 @@ class SpikingNetwork(OnlineNetwork):
         return [adapter.block for adapter in self.blocks]
 
 
-
 OLD_KEY = re.compile(r"^layers\.(\d+)\.(?:block\.)?")
-
 
 
 def migrate_state_dict(state: dict[str, Any], prefix: str = "") -> dict[str, Any]:

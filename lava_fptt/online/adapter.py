@@ -39,7 +39,7 @@ twice per step would need two carried states).
 from __future__ import annotations
 
 import contextlib
-from typing import Any, ContextManager, Iterator, Optional
+from typing import ContextManager, Iterator, Optional
 
 import torch
 
