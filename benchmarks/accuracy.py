@@ -2,13 +2,17 @@
 
     python benchmarks/accuracy.py [--epochs 6] [--hidden 128] [--seeds 0 1] [--lava-samples 100]
     python benchmarks/accuracy.py --encoding rate --tag rate   # the 16-step rate code, for contrast
+    python benchmarks/accuracy.py --encoding rate --arch conv:8:3,conv:16:3:2 --tag conv   # a conv network
 
-Same network (input channels -> hidden CUBA layer(s) -> 10), same data order,
+Same network (input channels -> hidden CUBA layer(s) -> 10, or the convolutional network
+``--arch`` on the digits as 1 x 8 x 8 images), same data order,
 same epochs, Adam, same learning rate and loss gain for every method unless given per
 method (``--fptt-lr``). Each run is a normal run directory under
 ``benchmarks/results/accuracy-runs/``; each trained network is exported through netx and
 run in Lava (fixed point) on the first ``--lava-samples`` test samples, against the torch
-model, for ``spike_match``. Writes ``benchmarks/results/accuracy[-TAG].{json,md}``.
+model, for ``spike_match``; a network that plain ``lava.lib.dl.netx`` can build (no pool
+layer) is also built by it, to show the file is lava-dl's. Writes
+``benchmarks/results/accuracy[-TAG].{json,md}``.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import json
 import pathlib
 import statistics
 import time
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -54,13 +58,31 @@ def lava_check(run_dir: pathlib.Path, samples: int) -> dict[str, Any]:
     reference = model.run(torch.from_numpy(inputs)).numpy()
     return {"lava_samples": len(index), "spike_match": spike_match(lava.spikes, reference),
             "lava_accuracy": float((lava.spikes.sum(-1).argmax(-1) == labels).mean()),
-            "torch_accuracy_same_samples": float((reference.sum(-1).argmax(-1) == labels).mean())}
+            "torch_accuracy_same_samples": float((reference.sum(-1).argmax(-1) == labels).mean()),
+            "plain_netx_layers": plain_netx_layers(network, data.input_shape)}
+
+
+def plain_netx_layers(path: pathlib.Path, input_shape: tuple[int, ...]) -> Optional[list[str]]:
+    """The blocks plain ``lava.lib.dl.netx.hdf5.Network`` builds from the file (None if it cannot)."""
+    from lava.lib.dl import netx
+
+    shape = tuple(input_shape[::-1]) if len(input_shape) == 3 else None  # (x, y, f) for netx
+    try:
+        return [type(b).__name__ for b in netx.hdf5.Network(net_config=str(path), input_shape=shape).layers]
+    except NotImplementedError:  # e.g. pool layers: lava-dl 0.6's netx does not build them
+        return None
+
+
+def network(args: argparse.Namespace) -> NetworkConfig:
+    """The dense network of ``--hidden``, or the convolutional one of ``--arch``."""
+    channels = load_dataset("digits", "test", encoding=encoding(args)).num_channels
+    if args.arch:
+        return NetworkConfig(sizes=(1, 10), arch=args.arch)
+    return NetworkConfig(sizes=(channels, *args.hidden, 10))
 
 
 def run_one(algo: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    channels = load_dataset("digits", "test", encoding=encoding(args)).num_channels
-    config = TrainConfig(dataset="digits", encoding=encoding(args),
-                         network=NetworkConfig(sizes=(channels, *args.hidden, 10)), algo=algo,
+    config = TrainConfig(dataset="digits", encoding=encoding(args), network=network(args), algo=algo,
                          algo_params=method_params(algo, args, seed), epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.fptt_lr if algo == "fptt" and args.fptt_lr else args.lr,
                          loss_gain=args.gain, seed=seed)
@@ -83,14 +105,15 @@ def table(rows: list[dict[str, Any]]) -> str:
         by_algo.setdefault(row["algo"], []).append(row)
     bptt = statistics.mean(r["test_accuracy"] for r in by_algo["bptt"]) if "bptt" in by_algo else None
     lines = ["| method | params | test accuracy (%) | vs BPTT (points) | train accuracy (%) | train s | "
-             "Lava spike_match | Lava accuracy (%) |", "|---|---|---|---|---|---|---|---|"]
+             "Lava spike_match | Lava / torch accuracy on those samples (%) |", "|---|---|---|---|---|---|---|---|"]
     for algo, runs in by_algo.items():
         test = [100 * r["test_accuracy"] for r in runs]
         mean = statistics.mean(test)
         spread = f" ± {statistics.stdev(test):.1f}" if len(test) > 1 else ""
         gap = "" if bptt is None else f"{mean - 100 * bptt:+.1f}"
         match = ", ".join(f"{r['spike_match']:.4f}" for r in runs if "spike_match" in r) or "n/a"
-        lava = ", ".join(f"{100 * r['lava_accuracy']:.0f}" for r in runs if "lava_accuracy" in r) or "n/a"
+        lava = ", ".join(f"{100 * r['lava_accuracy']:.0f} / {100 * r['torch_accuracy_same_samples']:.0f}"
+                         for r in runs if "lava_accuracy" in r) or "n/a"
         params = json.dumps({k: v for k, v in runs[0]["algo_params"].items() if k != "seed"})
         lines.append(f"| {algo} | {params} lr={runs[0]['lr']:g} | {mean:.1f}{spread} | {gap} | "
                      f"{statistics.mean(100 * r['train_accuracy'] for r in runs):.1f} | "
@@ -106,6 +129,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=16, help="steps of the rate code")
     parser.add_argument("--tag", help="suffix of the result files and run folder")
     parser.add_argument("--hidden", type=int, nargs="+", default=[128])
+    parser.add_argument("--arch", help="a convolutional network in lava-fptt train --arch syntax (rate encoding)")
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3)
@@ -127,8 +151,10 @@ def main() -> None:
     settings = {k: (str(v) if isinstance(v, pathlib.Path) else v) for k, v in vars(args).items()}
     (args.out / f"accuracy{args.suffix}.json").write_text(json.dumps({"settings": settings, "rows": rows}, indent=2))
     data = load_dataset("digits", "test", encoding=encoding(args))
+    shape = f"{args.arch} + dense 10 on 1 x 8 x 8 images" if args.arch else \
+        f"{data.num_channels}-{'-'.join(map(str, args.hidden))}-10"
     text = (f"digits, {args.encoding} encoding (T={data.num_steps}, {data.num_channels} channels), network "
-            f"{data.num_channels}-{'-'.join(map(str, args.hidden))}-10 CUBA, "
+            f"{shape} CUBA, "
             f"{args.epochs} epochs, batch {args.batch_size}, Adam, loss gain {args.gain}, seeds {args.seeds}\n\n"
             + table(rows) + "\n")
     (args.out / f"accuracy{args.suffix}.md").write_text(text)

@@ -1,6 +1,7 @@
 """Memory and time of the training methods versus sequence length: table, JSON and plot.
 
     python benchmarks/memory.py [--steps 128 512 2048] [--algos ...] [--repeats 1] [--sltt-chunk N]
+    python benchmarks/memory.py --network conv --batch 32 --steps 64 1024 --algos bptt sltt sltt-k fptt
 
 Runs :mod:`lava_fptt.bench.memory` (each configuration in a fresh process) and writes
 ``benchmarks/results/memory.{json,md,png}``: peak resident memory growth and seconds of
@@ -57,8 +58,6 @@ def summary(result: dict[str, Any]) -> list[str]:
         a, b = cell(rows, algo, low, "peak_mb"), cell(rows, algo, high, "peak_mb")
         if a is not None and b is not None:
             lines.append(f"{algo}: peak at T={high} / peak at T={low} = {ratio(b, a)}")
-    lines.append(f"BPTT peak / FPTT peak at T={high}: "
-                 f"{ratio(cell(rows, 'bptt', high, 'peak_mb'), cell(rows, 'fptt', high, 'peak_mb'))}")
     for t in steps:
         for key in ("cpu_seconds", "seconds"):
             lines.append(f"T={t}, {key}: SLTT / BPTT = "
@@ -87,8 +86,8 @@ def plot(result: dict[str, Any], path: pathlib.Path) -> None:
         ax.set(xscale="log", yscale="log", xlabel="sequence length T", ylabel=label)
         ax.grid(True, which="both", alpha=0.3)
     ax_mem.legend(fontsize=8)
-    fig.suptitle(f"one training pass, dense {'-'.join(map(str, settings['sizes']))}, batch {settings['batch']}, "
-                 f"{settings['threads']} thread(s)")
+    network = settings.get("arch") or f"dense {'-'.join(map(str, settings['sizes']))}"
+    fig.suptitle(f"one training pass, {network}, batch {settings['batch']}, {settings['threads']} thread(s)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -100,19 +99,27 @@ def main() -> None:
     parser.add_argument("--algos", nargs="+", choices=memory.ALGOS, default=DEFAULT_ALGOS)
     parser.add_argument("--repeats", type=int, default=1, help="runs per configuration (fastest time, largest peak)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--network", choices=memory.NETWORKS, default="dense",
+                        help=f"dense (64-256-256-10) or conv ({memory.CONV_ARCH} + dense 10 on 1 x 8 x 8 images)")
     parser.add_argument("--sltt-chunk", type=int, metavar="N",
                         help="sltt, sltt-k: steps per network call and backward (default: the methods' default)")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args()
-    settings = memory.Settings(threads=args.threads, params=memory.sltt_chunk(args.sltt_chunk))
+    settings = memory.Settings(batch=args.batch, threads=args.threads, params=memory.sltt_chunk(args.sltt_chunk),
+                               network=args.network)
+    if args.network == "conv":  # the SpikingJelly rows have an equivalent of the dense network only
+        args.algos = [a for a in args.algos if not a.startswith("sj-")]
     result = memory.run(args.algos, args.steps, settings, repeats=args.repeats, progress=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "memory.json").write_text(json.dumps(result, indent=2))
-    text = table(result) + "\n\n" + "\n".join(f"- {line}" for line in summary(result)) + "\n"
-    (args.out / "memory.md").write_text(text)
-    plot(result, args.out / "memory.png")
+    lines = summary(result) + memory.growth_lines(result)
+    text = table(result) + "\n\n" + "\n".join(f"- {line}" for line in lines) + "\n"
+    name = "memory" if args.network == "dense" else f"memory-{args.network}"
+    (args.out / f"{name}.md").write_text(text)
+    (args.out / f"{name}.json").write_text(json.dumps(result, indent=2))
+    plot(result, args.out / f"{name}.png")
     print(text)
-    print(f"written: {args.out / 'memory.md'}, memory.json, memory.png")
+    print(f"written: {args.out / name}.md, .json, .png")
 
 
 if __name__ == "__main__":

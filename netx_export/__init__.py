@@ -1,9 +1,10 @@
 """Export trained lava-fptt networks in lava-dl's netx HDF5 format and build them as Lava processes.
 
-``writer`` writes the file (CUBA layers exactly as lava-dl writes them, so plain
-``lava.lib.dl.netx.hdf5.Network`` loads them); ``loader`` validates a file and builds the
-Lava processes; ``inference`` runs a built network in Lava's CPU simulation on spike
-trains, sample after sample.
+``writer`` writes the file by the network's own ``export_hdf5`` (CUBA layers exactly as
+lava-dl writes them, so plain ``lava.lib.dl.netx.hdf5.Network`` loads them); ``loader``
+validates a file and builds the Lava processes (``builder``; ``pool`` builds slayer's
+pooling layers, which netx 0.6 cannot); ``inference`` runs a built network in Lava's CPU
+simulation on spike trains or images, sample after sample.
 """
 from .errors import NetworkFileError
 from .loader import describe, load_network

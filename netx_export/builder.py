@@ -5,16 +5,18 @@ one Lava block per layer:
 
 - layers whose neuron is one of netx's own (CUBA/LOIHI, SDNN, RF) are made by netx's
   layer constructors (``netx.hdf5.Network.create_input``, ``create_conv``,
-  ``create_dense``), so they are exactly the blocks plain netx builds; ``pool`` layers,
-  which lava-dl 0.6's netx cannot build, become netx's ``Conv`` block with one kernel
-  per channel (:func:`pool_block`);
+  ``create_dense``), so they are exactly the blocks plain netx builds;
+- ``pool`` layers (slayer's ``Pool`` blocks), which netx 0.6 cannot build, become netx's
+  own ``Conv`` block computing the same sum pooling (:func:`netx_export.pool.create_pool`);
 - ``dense``/``dense_rec`` layers whose ``neuron/type`` is ``LTC`` or ``LTC_READOUT``
   (``docs/netx_ltc_format.md``) become an :class:`LTCLayer`: a Lava ``Dense`` (plus a
   recurrent ``Dense`` from the layer back to itself, into the neuron's ``a_rec``) feeding our
   :class:`~lava_fptt.proc.ltc.LTC` or :class:`~lava_fptt.proc.ltc.LTCReadout` process.
 
 Blocks are chained output to input (a ``flatten`` layer reshapes the previous block's
-output as netx does). The network process exposes ``inp``, ``out`` and ``layers``, like
+output as netx does). A file whose first layer is a conv or pool layer needs the input's
+shape: from an ``input`` layer, the ``input_shape`` argument in (x, y, f) order, or the
+(C, H, W) ``input_shape`` lava-fptt writes into the file's ``config`` attribute. The network process exposes ``inp``, ``out`` and ``layers``, like
 ``netx.hdf5.Network``; ``out_message_bits`` says whether ``out`` carries binary
 spikes (0) or graded values (24 for the LTC readout's ``u``).
 
@@ -42,7 +44,8 @@ from lava_fptt.neurons.fixed_point import check_fits
 from lava_fptt.neurons.ltc import LTCIntParams, ReadoutIntParams, dequantize
 
 from .errors import NetworkFileError
-from .loader import dataset_text, neuron_type
+from .loader import dataset_text, describe, neuron_type
+from .pool import create_pool
 
 LTC_NEURONS = {NETX_NEURON_TYPES["spiking"]: LTCIntParams, NETX_NEURON_TYPES["readout"]: ReadoutIntParams}
 """``neuron/type`` of the layers this module builds itself, and their integer parameter tuple."""
@@ -172,6 +175,9 @@ class Network(AbstractProcess):
         Arithmetic of the LTC layers (CUBA blocks choose theirs from the run config).
     input_message_bits : int
         Bits of the input messages (0: binary spikes).
+    input_shape : tuple of 3 ints, optional
+        Input shape in (x, y, f) order for a file that starts with a conv or pool layer
+        and has no input layer (as netx's argument; default: the file's ``config``).
 
     Attributes: ``layers`` (the blocks in order), ``inp``, ``out``, ``in_layer``,
     ``out_layer``, ``out_message_bits``.
@@ -179,13 +185,13 @@ class Network(AbstractProcess):
 
     def __init__(self, net_config: str | pathlib.Path, num_layers: Optional[int] = None,
                  reset_interval: Optional[int] = None, reset_offset: int = 0, precision: str = "fixed",
-                 input_message_bits: int = 0) -> None:
+                 input_message_bits: int = 0, input_shape: Optional[tuple[int, ...]] = None) -> None:
         super().__init__(net_config=str(net_config), num_layers=num_layers, input_message_bits=input_message_bits)
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.filename = str(net_config)
         self.layers = _build(pathlib.Path(net_config), num_layers, reset_interval, reset_offset, precision,
-                             input_message_bits)
+                             input_message_bits, input_shape)
         if not self.layers:
             raise NetworkFileError(f"{net_config}: no layer to build")
         self.in_layer, self.out_layer = self.layers[0], self.layers[-1]
@@ -208,7 +214,8 @@ class NetworkModel(AbstractSubProcessModel):
 
 
 def _build(path: pathlib.Path, num_layers: Optional[int], reset_interval: Optional[int], reset_offset: int,
-           precision: str, input_message_bits: int) -> list[AbstractProcess]:
+           precision: str, input_message_bits: int, input_shape: Optional[tuple[int, ...]] = None
+           ) -> list[AbstractProcess]:
     """The blocks of the file in order, chained output to input."""
     from lava.lib.dl import netx
     from lava.lib.dl.netx.utils import NetDict
@@ -216,17 +223,26 @@ def _build(path: pathlib.Path, num_layers: Optional[int], reset_interval: Option
     creators = netx.hdf5.Network
     config = NetDict(str(path))  # netx's reader, for netx's constructors
     try:
-        return _walk(path, config, creators, num_layers, reset_interval, reset_offset, precision, input_message_bits)
+        return _walk(path, config, creators, num_layers, reset_interval, reset_offset, precision, input_message_bits,
+                     input_shape)
     finally:
         config.f.close()
 
 
+def file_input_shape(path: pathlib.Path) -> Optional[tuple[int, ...]]:
+    """The (x, y, f) input shape lava-fptt wrote into the file's ``config`` attribute, if any."""
+    input_shape = describe(path).metadata.get("input_shape")
+    return tuple(int(n) for n in input_shape[::-1]) if input_shape and len(input_shape) == 3 else None
+
+
 def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[int], reset_interval: Optional[int],
-          reset_offset: int, precision: str, input_message_bits: int) -> list[AbstractProcess]:
+          reset_offset: int, precision: str, input_message_bits: int, input_shape: Optional[tuple[int, ...]]
+          ) -> list[AbstractProcess]:
     import h5py
 
     layers: list[AbstractProcess] = []
-    input_shape: Optional[tuple[int, ...]] = None
+    if input_shape is None:
+        input_shape = file_input_shape(path)
     flatten_next = False
     offset = reset_offset + 1  # Lava's time steps count from 1, as in netx
     resets = {"reset_interval": reset_interval}
@@ -244,17 +260,18 @@ def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[i
                     input_shape = tuple(int(v) for v in group["shape"][()][::-1])
                     continue
                 block, _ = creators.create_input(layer_config, reset_offset=offset, **resets)
-            elif kind == "conv":
+            elif kind in ("conv", "pool"):
                 shape = layers[-1].shape if layers else input_shape
                 if shape is None:
-                    raise NetworkFileError(f"{path}: layer {index} is a conv layer with no known input shape")
-                block, _ = creators.create_conv(layer_config, input_shape=shape, input_message_bits=input_message_bits,
-                                                reset_offset=offset, **resets)
-            elif kind == "pool":
-                shape = layers[-1].shape if layers else input_shape
-                if shape is None:
-                    raise NetworkFileError(f"{path}: layer {index} is a pool layer with no known input shape")
-                block = pool_block(layer_config, shape, input_message_bits, reset_interval, offset)
+                    raise NetworkFileError(f"{path}: layer {index} is a {kind} layer with no known input shape; "
+                                           "give input_shape in (x, y, f) order")
+                if kind == "conv":
+                    block, _ = creators.create_conv(layer_config, input_shape=shape,
+                                                    input_message_bits=input_message_bits, reset_offset=offset,
+                                                    **resets)
+                else:
+                    block = create_pool(layer_config, tuple(shape), f"{path}: layer {index}",
+                                        input_message_bits=input_message_bits, reset_offset=offset, **resets)
             elif kind == "flatten":
                 flatten_next = True
                 continue
@@ -274,28 +291,3 @@ def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[i
             offset += 1
             input_message_bits = block.output_message_bits
     return layers
-
-
-def pool_block(layer_config: Any, input_shape: tuple[int, ...], input_message_bits: int,
-               reset_interval: Optional[int], reset_offset: int) -> AbstractProcess:
-    """A netx ``pool`` layer (slayer's ``Pool`` block format) as netx's own ``Conv`` block.
-
-    lava-dl 0.6's netx does not build ``pool`` layers (its ``create_pool`` raises). Sum
-    pooling with one weight is a convolution of each channel with itself: netx's ``Conv``
-    block with ``groups`` = channels and a ``[channels, kW, kH, 1]`` kernel of that weight,
-    and the layer's CUBA neuron as netx makes it.
-    """
-    from lava.lib.dl import netx
-    from lava.lib.dl.netx.blocks.process import Conv
-
-    def xy(value: Any) -> np.ndarray:  # the file's (H, W) as Lava's (x, y), as netx's create_conv reads them
-        return np.broadcast_to(np.asarray(value).reshape(-1), (2,))[::-1].copy()
-
-    kernel = np.asarray(layer_config["weight"]).reshape(np.asarray(layer_config["weight"]).shape[-2:])
-    channels = int(input_shape[2])
-    weight = np.broadcast_to(kernel[::-1, ::-1].T[None, :, :, None], (channels, *kernel.T.shape, 1)).copy()
-    neuron = netx.hdf5.Network.get_neuron_params(layer_config["neuron"], reset_interval=reset_interval,
-                                                 reset_offset=reset_offset)
-    return Conv(input_shape=tuple(input_shape), shape=tuple(layer_config["shape"][::-1]), neuron_params=neuron,
-                weight=weight, stride=xy(layer_config["stride"]), padding=xy(layer_config["padding"]),
-                dilation=xy(layer_config["dilation"]), groups=channels, input_message_bits=input_message_bits)

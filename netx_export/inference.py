@@ -137,7 +137,9 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
 
     ltc = summary.has_ltc
     reset_offset = 1 if ltc else (1 - depth) % window
-    network = load_network(path, reset_interval=window, reset_offset=reset_offset, precision=precision)
+    image_shape = tuple(inputs.shape[3:0:-1]) if inputs.ndim == 5 else None  # (x, y, f), for files without one
+    network = load_network(path, reset_interval=window, reset_offset=reset_offset, precision=precision,
+                           input_shape=image_shape)
     lava_shape = tuple(network.inp.shape)
     if len(lava_shape) == 3 and inputs.ndim != 5:
         raise NetworkFileError(f"{summary.path}: the network's first layer is a convolution over (W, H, C) = "

@@ -152,7 +152,7 @@ def refuse_float_netx_layers(summary: NetworkSummary) -> None:
 
 def load_network(
     path: str | pathlib.Path, reset_interval: Optional[int] = None, reset_offset: int = 0,
-    precision: str = "fixed", num_layers: Optional[int] = None,
+    precision: str = "fixed", num_layers: Optional[int] = None, input_shape: Optional[tuple[int, ...]] = None,
 ) -> Any:
     """Build the network in ``path`` as Lava processes (a :class:`netx_export.builder.Network`).
 
@@ -160,7 +160,9 @@ def load_network(
     :mod:`netx_export.builder`. With ``reset_interval`` every neuron's state is zeroed
     once per interval, layer by layer one step apart (netx's own reset scheme), which
     lets samples run back to back. ``precision`` ('fixed' or 'float') is the arithmetic
-    of the LTC layers; ``num_layers`` builds only the first layers (as netx's argument).
+    of the LTC layers; ``num_layers`` builds only the first layers (as netx's argument);
+    ``input_shape`` (x, y, f) is the input of a file that starts with a conv or pool layer
+    (default: the shape lava-fptt wrote into the file).
     """
     from .builder import Network
 
@@ -168,4 +170,4 @@ def load_network(
     if precision == "float":
         refuse_float_netx_layers(summary)
     return Network(path, num_layers=num_layers, reset_interval=reset_interval, reset_offset=reset_offset,
-                   precision=precision)
+                   precision=precision, input_shape=input_shape)

@@ -8,7 +8,6 @@ from typing import Any, Callable, Optional
 import torch
 
 from lava_fptt.files import atomic_path
-from lava_fptt.models.network import SpikingNetwork
 
 FORMAT = "lava-fptt/1"
 
@@ -26,14 +25,18 @@ def write_atomic(path: str | pathlib.Path, fill: Callable[[str], None]) -> pathl
     return path
 
 
-def export_network(network: SpikingNetwork, path: str | pathlib.Path, metadata: Optional[dict[str, Any]] = None) -> pathlib.Path:
-    """Write ``network`` to ``path`` in netx's HDF5 format.
+def export_network(network: torch.nn.Module, path: str | pathlib.Path,
+                   metadata: Optional[dict[str, Any]] = None) -> pathlib.Path:
+    """Write ``network`` to ``path`` in netx's HDF5 format, by the network's own ``export_hdf5``.
 
-    The layers are the group ``layer/0 ... layer/n-1`` as lava-dl writes them. Our own
-    metadata (network config, data encoding) goes into root attributes, which netx
-    ignores. The file is written beside its destination and renamed into place, so a
-    failure never leaves a half-written network. A network with NaN or infinite
-    parameters (a diverged training run) is refused.
+    ``network`` is a lava-dl network with ``export_hdf5(filename)`` (lava-dl's blocks
+    write the layers ``layer/0 ... layer/n-1`` as lava-dl writes them), or an
+    :class:`~lava_fptt.online.OnlineNetwork` wrapping one. Our metadata (network config,
+    data encoding, the input shape (C, H, W) of a network that starts with a conv or
+    pool layer, which netx needs in (x, y, f) order) goes into the root attribute
+    ``config``, which netx ignores. The file is written beside its destination and
+    renamed into place (:func:`write_atomic`), so a failure never leaves a half-written
+    network. A network with NaN or infinite parameters (a diverged training run) is refused.
     """
     import h5py
 
@@ -42,10 +45,16 @@ def export_network(network: SpikingNetwork, path: str | pathlib.Path, metadata: 
         raise ValueError(f"the network has NaN or infinite parameters ({', '.join(bad[:4])}): its training "
                          "diverged; nothing exported")
 
+    info: dict[str, Any] = {}
+    if getattr(network, "config", None) is not None:
+        info["network"] = network.config.to_dict()
+    if getattr(network, "input_shape", None):
+        info["input_shape"] = list(network.input_shape)
+
     def fill(tmp: str) -> None:
         network.export_hdf5(tmp)
         with h5py.File(tmp, "a") as f:
             f.attrs["format"] = FORMAT
-            f.attrs["config"] = json.dumps({"network": network.config.to_dict(), **(metadata or {})})
+            f.attrs["config"] = json.dumps({**info, **(metadata or {})})
 
     return write_atomic(path, fill)

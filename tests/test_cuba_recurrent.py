@@ -39,22 +39,26 @@ def random_spikes(n: int, steps: int, seed: int, p: float = 0.3) -> torch.Tensor
 
 
 def test_a_recurrent_cuba_config_builds_recurrent_hidden_layers_and_a_dense_output() -> None:
+    from lava.lib.dl import slayer
+
     config = NetworkConfig(sizes=(16, 12, 8, 10), recurrent=True)
     net = SpikingNetwork(config)
     assert type(net) is SpikingNetwork
-    assert [type(layer).__name__ for layer in net.layers] == ["CubaRecurrent", "CubaRecurrent", "CubaDense"]
+    assert [type(layer) for layer in net.layers] == [slayer.block.cuba.Recurrent] * 2 + [slayer.block.cuba.Dense]
+    assert all(layer.delay_shift for layer in net.layers) and net.delay == 3  # lava-dl's defaults, moved to the input
     assert NetworkConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(ValueError, match=r"recurrent=True needs a hidden layer .* sizes \(16, 10\) has none"):
         NetworkConfig(sizes=(16, 10), recurrent=True)
 
 
-def test_the_layer_computes_what_slayers_own_recurrent_block_computes() -> None:
-    layer = network().layers[0]
+def test_the_wrapped_network_computes_what_slayers_own_recurrent_block_computes() -> None:
+    """slayer's own forward (custom_recurrent, delay_shift) on a fresh copy, from rest, against the adapter's loop."""
+    net = network()
     x = random_spikes(4, 30, seed=1)
-    slayer_block = copy.deepcopy(layer.block)  # its own forward: custom_recurrent from zero spikes
-    layer.reset_state()
+    plain = copy.deepcopy(net.net)  # untouched lava-dl blocks: their neurons are at rest
     with torch.no_grad():
-        ours, theirs = layer(x), slayer_block(x)
+        theirs = plain(x)
+    ours = net.run(x)
     assert torch.equal(ours, theirs) and ours.sum() > 0
 
 
@@ -82,7 +86,9 @@ def test_reset_state_forgets_neuron_state_and_last_spikes() -> None:
 
 
 def test_gradients_flow_through_the_recurrence_within_a_chunk_and_stop_at_detach() -> None:
-    layer = network().layers[0]
+    from lava_fptt.online import wrap
+
+    layer = wrap(network().layers[0])  # one Recurrent block: its delay_shift delays the input one step
     x = random_spikes(4, 12, seed=5).requires_grad_()
     layer.reset_state()
     (grad,) = torch.autograd.grad(layer(x)[..., -1].sum(), x)
@@ -105,7 +111,7 @@ def test_every_training_method_trains_a_recurrent_cuba_network(tmp_path: pathlib
     _, model, _ = load_run(tmp_path / algo)
     assert 0.0 <= result["test_accuracy"] <= 1.0
     moved = {name for name, value in model.state_dict().items() if not torch.equal(value, before[name])}
-    assert {"layers.0.block.input_synapse.weight", "layers.0.block.recurrent_synapse.weight"} <= moved
+    assert {"net.blocks.0.input_synapse.weight", "net.blocks.0.recurrent_synapse.weight"} <= moved
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +136,8 @@ def test_export_is_slayers_dense_rec_layer_and_plain_netx_loads_it(trained_run: 
     from lava.lib.dl import netx, slayer
 
     _, model, _ = load_run(trained_run)
-    ours = model.layers[0].block
-    reference = slayer.block.cuba.Recurrent(model.config.cuba.to_slayer(), 16, 24, delay_shift=False)
+    ours = model.layers[0]
+    reference = slayer.block.cuba.Recurrent(model.config.cuba.to_slayer(), 16, 24)
     reference.load_state_dict(ours.state_dict())
     reference(torch.zeros(1, 16, 1))  # slayer sets the neuron shape on the first call
     expected = exported.parent / "slayer.net"
@@ -183,14 +189,8 @@ def test_lava_runs_samples_back_to_back_spike_for_spike(tmp_path: pathlib.Path,
 
 
 def test_cli_export_and_run_match_the_trained_network_spike_for_spike(trained_run: pathlib.Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from lava_fptt.cli import main
-
-    capsys.readouterr()
-    assert main(["export", str(trained_run), "--json"]) == 0
-    path = json.loads(capsys.readouterr().out)["network"]
-    assert main(["run", path, "--samples", "4", "--reference", str(trained_run), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
+                                                                     export_and_run) -> None:
+    result = export_and_run(trained_run, 4)
     assert result["spike_match"] == 1.0 and result["identical_samples"] == 4
     assert result["accuracy"] == result["reference_accuracy"]
     _, model, _ = load_run(trained_run)
@@ -198,15 +198,25 @@ def test_cli_export_and_run_match_the_trained_network_spike_for_spike(trained_ru
     assert model.run(torch.from_numpy(inputs)).sum() > 0  # the comparison is not between silent networks
 
 
-def test_sltt_takes_a_recurrent_cuba_network_one_step_per_call() -> None:
-    """The chunked spatial-gradient mode holds for feed-forward CUBA stacks only: a
-    recurrent layer would keep the gradient through R s[t-1] inside a chunk."""
-    from lava_fptt.training.methods.sltt import spatial_chunking
+@pytest.mark.parametrize("algo", ["sltt", "sltt-k"])
+def test_sltt_in_chunks_of_a_recurrent_network_equals_one_step_per_call(algo: str) -> None:
+    """A recurrent block's spatial mode feeds its spikes back detached: each step's gradient, and so the
+    chunk's, is the one-step call's (where the carried spikes are detached between calls)."""
+    from lava_fptt.training import RateCrossEntropy, make_method
 
-    recurrent, feed_forward = network(), SpikingNetwork(NetworkConfig(sizes=SIZES))
-    assert not recurrent.spatial_chunks and feed_forward.spatial_chunks
-    assert spatial_chunking(recurrent, 8)[0] == 1
-    assert spatial_chunking(feed_forward, 8)[0] == 8
-    with pytest.raises(NotImplementedError, match="recurrent"):
-        with recurrent.spatial_gradients():
-            pass
+    x = random_spikes(8, 16, seed=7, p=0.5)
+    y = torch.randint(0, SIZES[-1], (8,), generator=torch.Generator().manual_seed(8))
+    results = []
+    for chunk, spatial in ((4, False), (4, True), (16, True)):
+        net = network()
+        net.spatial_chunks = spatial  # False: SLTT's reference path, one plain call per step
+        params = {"k": 6, "seed": 1} if algo == "sltt-k" else {}
+        loss, spikes = make_method(algo, chunk=chunk, **params).train_batch(
+            net, x, y, RateCrossEntropy(8.0), torch.optim.SGD(net.parameters(), lr=0.0))
+        results.append((loss, spikes, [p.grad.clone() for p in net.parameters() if p.requires_grad]))
+    (loss_ref, spikes_ref, grads_ref), *chunked = results
+    assert all(g.abs().sum() > 0 for g in grads_ref) and spikes_ref.sum() > 0
+    for loss, spikes, grads in chunked:
+        assert loss == pytest.approx(loss_ref, rel=1e-6) and torch.equal(spikes, spikes_ref)
+        for a, b in zip(grads, grads_ref):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)

@@ -141,3 +141,13 @@ def test_unknown_names_are_refused() -> None:
         load_dataset("cifar")
     with pytest.raises(DataError, match="encoding must be one of"):
         Encoding("phase")
+
+
+def test_idx_images_come_in_image_shape_for_convolutional_networks(tmp_path: pathlib.Path) -> None:
+    make_mnist(tmp_path)
+    image = load_dataset("mnist", "test", tmp_path, Encoding("rate", steps=5, layout="image"))
+    flat = load_dataset("mnist", "test", tmp_path, Encoding("rate", steps=5))
+    assert image.input_shape == (1, 28, 28) and image.num_channels == 1
+    spikes = image.spikes([0, 3])
+    assert spikes.shape == (2, 1, 28, 28, 5) and spikes.sum() > 0
+    np.testing.assert_array_equal(spikes.reshape(2, 784, 5), flat.spikes([0, 3]))

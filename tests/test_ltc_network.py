@@ -260,7 +260,7 @@ def test_every_training_method_trains_an_ltc_network(tmp_path: pathlib.Path, alg
     _, model, _ = load_run(tmp_path / algo)
     assert isinstance(model, LTCNetwork) and 0.0 <= result["test_accuracy"] <= 1.0
     moved = [name for name, value in model.state_dict().items() if not torch.equal(value, before[name])]
-    assert "layers.0.weight" in moved and "layers.1.mem_gate_bias" in moved
+    assert "net.blocks.0.weight" in moved and "net.blocks.1.mem_gate_bias" in moved
 
 
 def test_cosine_schedule_is_a_function_of_the_epoch_and_unknown_schedules_are_refused() -> None:

@@ -259,11 +259,11 @@ def test_an_imported_graph_becomes_a_slayer_network_that_runs_as_lava_and_trains
     x = tactile_events(6, steps=40)
     reference = network.run(torch.as_tensor(x, dtype=torch.float32)).numpy()
     assert reference.sum() > 30 and spike_match(run_in_lava(braille_net, x).output, reference) == 1.0
-    before = network.layers[0].block.recurrent_synapse.weight.detach().clone()
+    before = network.layers[0].recurrent_synapse.weight.detach().clone()
     optimizer = torch.optim.Adam(network.parameters(), lr=1e-2)
     make_method("fptt", chunk=8).train_batch(network, torch.as_tensor(x, dtype=torch.float32),
                                              torch.arange(6) % 7, sequence_loss("spikes"), optimizer)
-    assert not torch.equal(network.layers[0].block.recurrent_synapse.weight, before)
+    assert not torch.equal(network.layers[0].recurrent_synapse.weight, before)
     tuned = export_network(network, tmp_path / "tuned.net")
     with h5py.File(tuned) as f, h5py.File(braille_net) as g:
         assert f["layer/0/neuron/vThMant"][()] == g["layer/0/neuron/vThMant"][()] == 68
@@ -334,7 +334,7 @@ def test_pooling_that_feeds_neurons_is_a_pool_layer_in_slayers_own_format(tmp_pa
 
 @pytest.mark.slow
 def test_our_loader_builds_pool_layers_and_lava_runs_them_as_the_float_graph(tmp_path: pathlib.Path) -> None:
-    """lava-dl 0.6's netx cannot build pool layers; ours does (netx_export.builder.pool_block)."""
+    """lava-dl 0.6's netx cannot build pool layers; ours does (netx_export.pool.create_pool)."""
     rng = np.random.default_rng(0)
 
     def if_node(shape: tuple, r: float = 1.0) -> nir.IF:

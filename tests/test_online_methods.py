@@ -154,10 +154,9 @@ def test_spatial_mode_changes_no_forward_value_and_no_carried_state() -> None:
         with spatial.spatial_gradients():
             got = spatial(x[..., start:stop])
         assert torch.equal(got, want) and got.requires_grad
-    for a, b in zip(plain.layers, spatial.layers):
-        assert torch.equal(a.block.neuron.current_state, b.block.neuron.current_state)
-        assert torch.equal(a.block.neuron.voltage_state, b.block.neuron.voltage_state)
-    assert not any(layer.spatial for layer in spatial.layers)  # the mode ends with the context
+    for a, b in zip(plain.blocks, spatial.blocks):  # the carried (current, voltage) of every block
+        assert all(torch.equal(u, v) for u, v in zip(a._state, b._state))
+    assert not spatial._spatial and "dynamics" not in spatial.layers[0].neuron.__dict__  # the mode ends with it
 
 
 def test_spatial_gradient_of_a_step_ignores_earlier_steps_of_the_chunk() -> None:

@@ -17,23 +17,34 @@ from typing import Any, Callable
 
 import torch
 
-from . import probe, spikingjelly
+from . import memory, probe, spikingjelly
+
+
+def network_config(network: str, sizes: tuple[int, ...]) -> Any:
+    """The :class:`~lava_fptt.models.network.NetworkConfig` of a benchmark network."""
+    from ..models.network import NetworkConfig
+
+    if network == "conv":
+        return NetworkConfig(sizes=(memory.CONV_INPUT[0], sizes[-1]), arch=memory.CONV_ARCH,
+                             input_shape=memory.CONV_INPUT)
+    return NetworkConfig(sizes=sizes)
 
 
 def prepare(algo: str, sizes: tuple[int, ...], params: dict[str, Any],
-            x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+            x: torch.Tensor, y: torch.Tensor, network: str = "dense") -> Callable[[], None]:
     """Build everything for ``algo``; return the training pass to measure."""
     if algo in spikingjelly.KINDS:
         net = spikingjelly.build(algo, sizes)
         optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
         return lambda: spikingjelly.train_pass(algo, net, optimizer, x, y)
 
-    from ..models.network import NetworkConfig, SpikingNetwork
+    from ..models.network import SpikingNetwork
     from ..training import make_method
     from ..training.engine import RateCrossEntropy
 
-    model = SpikingNetwork(NetworkConfig(sizes=sizes))
-    model.run(torch.zeros(1, sizes[0], 1))  # slayer shapes its neurons on the first call
+    config = network_config(network, sizes)
+    model = SpikingNetwork(config)
+    model.run(torch.zeros(1, *config.sample_shape, 1))  # slayer shapes its neurons on the first call
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     method = make_method(algo, **params)
     loss_fn = RateCrossEntropy(8.0, late_weighting=method.late_weighting)
@@ -45,13 +56,14 @@ def prepare(algo: str, sizes: tuple[int, ...], params: dict[str, Any],
 
 
 def measure(algo: str, steps: int, batch: int, sizes: tuple[int, ...], params: dict[str, Any],
-            threads: int, seed: int = 0) -> dict[str, Any]:
+            threads: int, seed: int = 0, network: str = "dense") -> dict[str, Any]:
     """Peak resident memory growth (MB) and seconds of one training pass."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    x = (torch.rand(batch, sizes[0], steps) < 0.1).float()
+    shape = network_config(network, sizes).sample_shape if algo not in spikingjelly.KINDS else (sizes[0],)
+    x = (torch.rand(batch, *shape, steps) < 0.1).float()
     y = torch.randint(0, sizes[-1], (batch,))
-    train_pass = prepare(algo, sizes, params, x, y)
+    train_pass = prepare(algo, sizes, params, x, y, network)
     gc.collect()
     baseline = probe.rss_mb()
     exact = probe.reset_peak()
@@ -59,7 +71,7 @@ def measure(algo: str, steps: int, batch: int, sizes: tuple[int, ...], params: d
     train_pass()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     peak = probe.peak_mb(exact) - baseline
-    return {"algo": algo, "steps": steps, "peak_mb": round(peak, 1), "seconds": round(seconds, 3),
+    return {"algo": algo, "network": network, "steps": steps, "peak_mb": round(peak, 1), "seconds": round(seconds, 3),
             "cpu_seconds": round(cpu_seconds, 3), "baseline_mb": round(baseline, 1), "peak_source": "VmHWM" if exact else "ru_maxrss"}
 
 
@@ -71,9 +83,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256, 256, 10])
     parser.add_argument("--params", default="{}", help="method hyperparameters as JSON")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--network", choices=memory.NETWORKS, default="dense")
     args = parser.parse_args()
     print(json.dumps(measure(args.algo, args.steps, args.batch, tuple(args.sizes), json.loads(args.params),
-                             args.threads)))
+                             args.threads, network=args.network)))
 
 
 if __name__ == "__main__":

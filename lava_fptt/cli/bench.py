@@ -23,17 +23,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="runs per configuration; the fastest time and the largest peak are kept (default: 1)")
     mem.add_argument("--sltt-chunk", type=int, metavar="N",
                      help="sltt, sltt-k: steps per network call and backward (default: the methods' default)")
+    mem.add_argument("--network", choices=memory.NETWORKS, default="dense",
+                     help=f"dense: CUBA 64-256-256-10 (default); conv: {memory.CONV_ARCH} plus a dense output "
+                          "of 10 on 1 x 8 x 8 images (slayer blocks through the online adapter)")
     mem.add_argument("--progress", action="store_true", help="print each row on stderr as it is measured")
     add_json(mem)
     mem.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    settings = memory.Settings(batch=args.batch, threads=args.threads, params=memory.sltt_chunk(args.sltt_chunk))
+    settings = memory.Settings(batch=args.batch, threads=args.threads, params=memory.sltt_chunk(args.sltt_chunk),
+                               network=args.network)
     result = memory.run(args.algos, args.steps, settings, repeats=args.repeats, progress=args.progress)
     if not args.json:  # a readable table for people; --json gives the rows as data
         for row in result["rows"]:
             print(f"{row['algo']:>8}  T={row['steps']:<6} peak {row['peak_mb']:9.1f} MB  {row['seconds']:9.3f} s")
         for skip in result["skipped"]:
             print(f"{skip['algo']:>8}  skipped: {skip['reason']}")
-    return {"rows": len(result["rows"]), "skipped": len(result["skipped"])} if not args.json else result
+        if len({row["steps"] for row in result["rows"]}) > 1:
+            print("\n".join(memory.growth_lines(result)))
+    return {"rows": len(result["rows"]), "skipped": len(result["skipped"])} if not args.json else \
+        {**result, "growth": memory.growth(result)}

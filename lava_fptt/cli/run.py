@@ -33,20 +33,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def encoding_for(args: argparse.Namespace, metadata: dict[str, Any]) -> Encoding:
-    """The encoding the network was trained with, unless the user names one."""
-    if args.encoding or args.steps:
-        default = DEFAULT_ENCODINGS[args.dataset]
-        return Encoding(args.encoding or default.kind, steps=args.steps or default.steps, levels=default.levels,
-                        duration=default.duration)
-    if metadata.get("dataset") == args.dataset and "encoding" in metadata:
+def encoding_for(args: argparse.Namespace, summary: Any) -> Encoding:
+    """The encoding the network was trained with, unless the user names one; images when the
+    file's first layer is a conv or pool layer."""
+    metadata = summary.metadata
+    if metadata.get("dataset") == args.dataset and "encoding" in metadata and not (args.encoding or args.steps):
         return Encoding(**metadata["encoding"])
-    return DEFAULT_ENCODINGS[args.dataset]
+    default = DEFAULT_ENCODINGS[args.dataset]
+    first = next((kind for kind in summary.layer_types if kind != "input"), None)
+    return Encoding(args.encoding or default.kind, steps=args.steps or default.steps, levels=default.levels,
+                    duration=default.duration, layout="image" if first in ("conv", "pool") else "flat")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     summary = describe(args.network)
-    data = load_dataset(args.dataset, "test", args.data_dir, encoding_for(args, summary.metadata))
+    data = load_dataset(args.dataset, "test", args.data_dir, encoding_for(args, summary))
     index = np.arange(min(args.samples, len(data)))
     inputs, labels = data.spikes(index), data.labels[index]
     lava = run_in_lava(args.network, inputs, args.precision, progress=not args.no_progress)

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import pathlib
+import sys
 from typing import Any, Optional
 
 from ..data import load_dataset
 from ..models.network import MODELS, NetworkConfig
+from ..models.user import USER_FILE, describe_file, parse_spec
 from ..training import METHODS, TrainConfig, distributed, train
 from ..training.methods.sltt import DEFAULT_CHUNK
 from .common import add_data, add_json, encoding_from
@@ -21,6 +24,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                         "Running again on the same RUN_DIR resumes after the last completed epoch.")
     parser.add_argument("--model", choices=MODELS, default="cuba",
                         help="neuron model: cuba (slayer CUBA layers) or ltc (LTC layers, graded readout); default cuba")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--arch", metavar="LAYERS",
+                       help="a convolutional CUBA network instead of --hidden, e.g. conv:8:3,conv:16:3:2,dense:64 "
+                            "(layers conv:F:K[:S[:P]], pool:K, flatten, dense:N; the output layer is added; "
+                            "docs/online-training.md); the data come as images [N, 1, H, W, T]")
+    shape.add_argument("--network", metavar="FILE.py:CLASS",
+                       help="train your own lava-dl network class (constructed with no arguments; slayer CUBA blocks "
+                            "and/or lava-fptt LTC blocks); the data layout is read from its first block, and "
+                            f"RUN_DIR keeps a copy of FILE.py ({USER_FILE}) for resume, export and run")
     parser.add_argument("--recurrent", action="store_true",
                         help="cuba and ltc: hidden layers with recurrent weights, s[t] = f(W x[t] + R s[t-1]) "
                              "(the output layer stays feed-forward)")
@@ -28,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="ltc: fraction of the membrane a spike removes (0: none, default; 1: hard reset)")
     parser.add_argument("--algo", choices=sorted(METHODS), default="bptt", help="training method (default: bptt)")
     add_data(parser)
-    parser.add_argument("--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes (default: 128)")
+    parser.add_argument("--hidden", type=int, nargs="+", help="hidden layer sizes of a dense stack (default: 128)")
     parser.add_argument("--epochs", type=int, default=8, help="epochs (default: 8)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 3e-3)")
@@ -76,14 +88,32 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
         rank = 0
     encoding = encoding_from(args)
     probe = load_dataset(args.dataset, "test", args.data_dir, encoding)
-    sizes = (probe.num_channels, *args.hidden, probe.num_classes)
-    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, encoding=encoding,
-                         network=NetworkConfig(sizes=sizes, model=args.model, recurrent=getattr(args, "recurrent", False),
-                                               reset_frac=getattr(args, "reset_frac", 0.0)),
+    network, source_file = network_config(args, probe.num_channels, probe.num_classes)
+    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, encoding=encoding, network=network,
                          algo=args.algo, algo_params=method_params(args), epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, lr_schedule=getattr(args, "lr_schedule", "constant"),
                          loss_gain=getattr(args, "loss_gain", 8.0),
                          seed=args.seed,
                          train_limit=args.train_limit)
-    result = train(config, args.out, progress=not args.no_progress)
+    result = train(config, args.out, progress=not args.no_progress, source_file=source_file)
     return result if rank == 0 else None
+
+
+def network_config(args: argparse.Namespace, channels: int, classes: int) -> tuple[NetworkConfig, Optional[pathlib.Path]]:
+    """The network of the command line (a dense stack, ``--arch`` or ``--network``) and a user's file."""
+    arch, spec = getattr(args, "arch", None), getattr(args, "network", None)
+    if (arch or spec) and (args.hidden or getattr(args, "recurrent", False) or args.model != "cuba"):
+        raise ValueError(f"{'--arch' if arch else '--network'} describes the whole network: "
+                         "leave out --hidden, --recurrent and --model")
+    if spec:
+        path, class_name = parse_spec(spec)
+        copy = pathlib.Path(args.out) / USER_FILE
+        source = describe_file(path, class_name)
+        if copy.is_file() and describe_file(copy, class_name) != source:
+            print(f"lava-fptt train: {path} differs from the run's copy; resuming with {copy}", file=sys.stderr)
+        return NetworkConfig(sizes=(channels, classes), source=source), path
+    if arch:
+        return NetworkConfig(sizes=(channels, classes), arch=arch), None
+    sizes = (channels, *(args.hidden or [128]), classes)
+    return NetworkConfig(sizes=sizes, model=args.model, recurrent=getattr(args, "recurrent", False),
+                         reset_frac=getattr(args, "reset_frac", 0.0)), None

@@ -18,7 +18,7 @@ BUILT_IN = ("digits",)
 
 @dataclass
 class SpikeDataset:
-    """Samples of one split, encoded on demand into binary spikes [channels, steps]."""
+    """Samples of one split, encoded on demand into binary spikes [*input_shape, steps]."""
 
     source: ImageSet | EventSet
     encoding: Encoding
@@ -35,6 +35,11 @@ class SpikeDataset:
     @property
     def num_channels(self) -> int:
         return self.encoding.num_channels(self.source)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one sample without time: ``(channels,)``, or ``(1, H, W)`` in image layout."""
+        return self.encoding.input_shape(self.source)
 
     @property
     def num_steps(self) -> int:
@@ -54,7 +59,7 @@ class SpikeDataset:
         return len(self.source)
 
     def spikes(self, index: np.ndarray | list[int]) -> np.ndarray:
-        """float32 spikes [len(index), channels, steps] of the given samples."""
+        """float32 spikes [len(index), *input_shape, steps] of the given samples."""
         return self.encoding.encode(self.source, np.asarray(index, dtype=np.int64))
 
     def batches(
@@ -65,7 +70,7 @@ class SpikeDataset:
         limit: Optional[int] = None,
         shard: tuple[int, int] = (0, 1),
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Yield (spikes [B, C, T], labels [B]) tensors.
+        """Yield (spikes [B, *input_shape, T], labels [B]) tensors.
 
         ``shuffle`` draws the order from ``seed`` (give the epoch number for a new order
         each epoch); ``limit`` keeps the first samples of that order; ``shard=(rank,

@@ -1,4 +1,4 @@
-"""Encodings of samples into binary spike trains [N, channels, steps].
+"""Encodings of samples into binary spike trains [N, channels, steps] (or [N, C, H, W, steps]).
 
 An encoding is a deterministic function: the same sample always gives the same spikes,
 so training in torch and running in Lava see identical input by construction (the Lava
@@ -13,6 +13,13 @@ any netx network accepts as unary input spikes.
 - ``rows``: one image row per step (T = H); each pixel thermometer-coded, W*levels channels.
 - ``bins``: spike events (SHD) binned into ``steps`` bins over ``duration`` seconds;
   a channel fires in a bin when it had at least one event there.
+
+Layout. ``layout="flat"`` gives ``[N, channels, steps]``. ``layout="image"`` gives the
+rate code in image shape, ``[N, 1, H, W, steps]`` (one channel: the images are grey),
+for networks whose first block is a convolution or pooling; the spikes are the same
+numbers as the flat rate code's, in the layout those blocks take. The trainer reads the
+layout from the network (:func:`lava_fptt.training.trainer.resolve`) and stores it with
+the run, so training, evaluation and the Lava run see the same arrays.
 """
 from __future__ import annotations
 
@@ -24,22 +31,30 @@ import numpy as np
 from .sources import DataError, EventSet, ImageSet
 
 ENCODINGS = ("rate", "pixel", "rows", "bins")
+LAYOUTS = ("flat", "image")
 
 
 @dataclass(frozen=True)
 class Encoding:
-    """How samples become spike trains. ``steps`` applies to ``rate`` and ``bins`` only."""
+    """How samples become spike trains. ``steps`` applies to ``rate`` and ``bins`` only;
+    ``layout="image"`` (``rate`` only) keeps the image's shape."""
 
     kind: str = "rate"
     steps: int = 16
     levels: int = 16
     duration: float = 1.0
+    layout: str = "flat"
 
     def __post_init__(self) -> None:
         if self.kind not in ENCODINGS:
             raise DataError(f"encoding must be one of {ENCODINGS}, got {self.kind!r}")
         if self.steps < 1 or self.levels < 1 or self.duration <= 0:
             raise DataError(f"encoding needs steps >= 1, levels >= 1, duration > 0; got {self}")
+        if self.layout not in LAYOUTS:
+            raise DataError(f"encoding layout must be one of {LAYOUTS}, got {self.layout!r}")
+        if self.layout == "image" and self.kind != "rate":
+            raise DataError(f"encoding {self.kind!r} gives flat channels; a network whose first block is a "
+                            "convolution or pooling takes images: use the 'rate' encoding")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +67,8 @@ class Encoding:
         return self.steps
 
     def num_channels(self, data: ImageSet | EventSet) -> int:
+        if self.layout == "image":
+            return 1
         if self.kind == "bins":
             return data.num_channels
         if self.kind == "rate":
@@ -60,8 +77,14 @@ class Encoding:
             return self.levels
         return int(data.images.shape[2]) * self.levels
 
+    def input_shape(self, data: ImageSet | EventSet) -> tuple[int, ...]:
+        """Shape of one encoded sample without time: ``(channels,)``, or ``(1, H, W)`` for images."""
+        if self.layout == "image":
+            return (1, *(int(n) for n in data.images.shape[1:]))
+        return (self.num_channels(data),)
+
     def encode(self, data: ImageSet | EventSet, index: np.ndarray) -> np.ndarray:
-        """Spikes of the samples ``index``: float32 array [len(index), channels, steps]."""
+        """Spikes of the samples ``index``: float32 array [len(index), *input_shape, steps]."""
         if self.kind == "bins":
             if not isinstance(data, EventSet):
                 raise DataError(f"{data.name}: encoding 'bins' needs spike events (shd)")
@@ -70,7 +93,7 @@ class Encoding:
             raise DataError(f"{data.name}: encoding {self.kind!r} needs images; use 'bins'")
         images = data.images[index]
         if self.kind == "rate":
-            return rate_code(images.reshape(len(index), -1), self.steps)
+            return rate_code(images.reshape(len(index), *self.input_shape(data)), self.steps)
         if self.kind == "pixel":
             flat = images.reshape(len(index), -1)  # [N, T]
             return thermometer(flat, self.levels)  # [N, levels, T]
@@ -79,7 +102,7 @@ class Encoding:
 
 
 def rate_code(intensity: np.ndarray, steps: int) -> np.ndarray:
-    """[N, C] intensities in [0, 1] -> [N, C, steps] evenly spaced binary spikes."""
+    """[N, ...] intensities in [0, 1] -> [N, ..., steps] evenly spaced binary spikes."""
     p = np.clip(intensity, 0.0, 1.0)[..., None]
     t = np.arange(steps + 1, dtype=np.float64)
     counts = np.floor(t * p + 1e-9)

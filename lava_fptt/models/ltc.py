@@ -1,8 +1,10 @@
 """Networks of LTC layers: spiking liquid-time-constant hidden layers and a non-spiking readout.
 
-``NetworkConfig(model='ltc', sizes=(C, H1, ..., K), recurrent=...)`` builds one
-``LTCDense`` (or, with ``recurrent=True``, ``LTCRecurrent``) per hidden size and an
-``LTCReadout`` of ``K`` liquid leaky integrators (:mod:`lava_fptt.blocks.ltc`).
+``NetworkConfig(model='ltc', sizes=(C, H1, ..., K), recurrent=...)`` builds a chain
+(:func:`ltc_stack`) of one ``LTCDense`` (or, with ``recurrent=True``, ``LTCRecurrent``) per
+hidden size and an ``LTCReadout`` of ``K`` liquid leaky integrators
+(:mod:`lava_fptt.blocks.ltc`); the engine drives it through the same adapter as every
+network (:func:`lava_fptt.online.wrap`), which hands the carried state to the blocks.
 
 Output and classification. The network's output at step ``t`` is the readout's graded
 membrane ``u[t]`` (in float units; in quantized training the deployed integer / 4096;
@@ -29,53 +31,33 @@ steps later (:mod:`netx_export.inference`).
 """
 from __future__ import annotations
 
-from typing import Any, ContextManager
+from typing import Any
 
 import torch
 
 from lava_fptt.blocks.ltc import LTCDense, LTCReadout, LTCRecurrent
 
+from .chain import BlockChain
 from .network import NetworkConfig, SpikingNetwork
 
 
+def ltc_stack(config: NetworkConfig) -> BlockChain:
+    """LTC hidden blocks (``LTCRecurrent`` with ``config.recurrent``) and an ``LTCReadout``, as a chain."""
+    sizes = config.sizes
+    hidden = LTCRecurrent if config.recurrent else LTCDense
+    options: dict[str, Any] = {"quantized": config.quantized, "weight_exp": config.weight_exp}
+    blocks: list[torch.nn.Module] = [hidden(sizes[i], sizes[i + 1], reset_frac=config.reset_frac, **options)
+                                     for i in range(len(sizes) - 2)]
+    blocks.append(LTCReadout(sizes[-2], sizes[-1], **options))
+    return BlockChain(blocks, output_kind="readout")
+
+
 class LTCNetwork(SpikingNetwork):
-    """LTC hidden layers ending in a graded readout; the engine interface of :class:`SpikingNetwork`."""
+    """An LTC stack driven by the engine: a :class:`SpikingNetwork` with a graded readout.
 
-    output_kind = "readout"
-    spatial_chunks = False  # LTC layers have no spatial-only mode: SLTT runs them one step per call
-
-    def spatial_gradients(self) -> ContextManager[None]:
-        """Not available (``spatial_chunks`` is False): refuses rather than keep temporal routes silently."""
-        raise NotImplementedError("LTC networks have no spatial-only gradient mode; train them one step per call")
-
-    def __init__(self, config: NetworkConfig) -> None:
-        torch.nn.Module.__init__(self)
-        if config.model != "ltc":
-            raise ValueError(f"LTCNetwork needs model 'ltc', got {config.model!r}")
-        self.config = config
-        sizes = config.sizes
-        hidden = LTCRecurrent if config.recurrent else LTCDense
-        options: dict[str, Any] = {"quantized": config.quantized, "weight_exp": config.weight_exp}
-        layers: list[torch.nn.Module] = [hidden(sizes[i], sizes[i + 1], reset_frac=config.reset_frac, **options)
-                                         for i in range(len(sizes) - 2)]
-        layers.append(LTCReadout(sizes[-2], sizes[-1], **options))
-        self.layers = torch.nn.ModuleList(layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x [B, C, t]`` (binary spikes) -> readout ``u [B, K, t]``, continuing from the carried state."""
-        if x.dim() != 3 or x.shape[1] != self.num_inputs:
-            raise ValueError(f"expected input [batch, {self.num_inputs}, steps], got {tuple(x.shape)}")
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def reset_state(self) -> None:
-        for layer in self.layers:
-            layer.reset_state()
-
-    def detach_state(self) -> None:
-        for layer in self.layers:
-            layer.detach_state()
+    Its blocks carry their own state (the adapter drives them as they are); they have no
+    spatial-only gradient mode, so SLTT runs them one step per call.
+    """
 
     @torch.no_grad()
     def hidden_spikes(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -5,7 +5,12 @@ A run directory holds ``config.json`` (the full :class:`TrainConfig`), ``checkpo
 ``metrics.json`` (one record per epoch) and ``training.png`` (loss and accuracy per
 epoch). Training an existing run directory with the same config resumes after its last
 completed epoch. Under ``torchrun`` with ``--ddp`` the processes train one model
-data-parallel (see :mod:`.distributed`).
+data-parallel (see :mod:`.distributed`). A run of a user's network class also holds a
+copy of its file (``network.py``), from which resuming, exporting and running rebuild it.
+
+The network decides how the data is laid out (``[N, C, T]``, or ``[N, C, H, W, T]`` for
+a network whose first block is a conv or pool block: :func:`resolve`), and the
+checkpoint holds the lava-dl network's own ``state_dict`` (``net.state_dict()``).
 """
 from __future__ import annotations
 
@@ -14,14 +19,16 @@ import json
 import pathlib
 import sys
 import time
-from typing import Any, Optional
+from dataclasses import replace
+from typing import Any, Optional, Union
 
 import torch
 from tqdm.auto import tqdm
 
-from ..data import SpikeDataset, load_splits
-from ..models.network import SpikingNetwork, predict
+from ..data import SpikeDataset, load_dataset, load_splits
 from ..files import atomic_path, remove_stale_temporaries, writable_dir
+from ..models.network import SpikingNetwork, migrate_state_dict, network_layout, predict
+from ..models.user import USER_FILE, describe_file, keep_copy
 from . import distributed
 from .checkpoint import (CHECKPOINT, CONFIG, RunDirError, check_finite, load, read_config, resume_state, save_atomic,
                          write_text_atomic)
@@ -32,14 +39,29 @@ from .methods import make_method
 METRICS, PLOT = "metrics.json", "training.png"
 
 
+def resolve(config: TrainConfig, source_file: Optional[pathlib.Path] = None) -> TrainConfig:
+    """``config`` with the data layout the network wants and the input shape the data has.
+
+    The layout is read from the network itself (its first block: images for conv and
+    pool blocks), so a user's class needs no flag; the input shape of ``arch`` and user
+    networks is the data's. Refuses a dense stack whose input size is not the data's.
+    """
+    layout = network_layout(config.network, source_file)
+    config = replace(config, encoding=replace(config.encoding, layout=layout))
+    probe = load_dataset(config.dataset, "test", config.data_dir, config.encoding)
+    network = config.network
+    if network.kind == "stack" or network.input_shape is not None:
+        if network.sample_shape != probe.input_shape:
+            raise ValueError(f"{config.dataset} with encoding {config.encoding.kind!r} gives samples of shape "
+                             f"{probe.input_shape}; the network takes {network.sample_shape}")
+        return config
+    return replace(config, network=replace(network, input_shape=probe.input_shape,
+                                           sizes=(probe.input_shape[0], network.sizes[-1])))
+
+
 def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
-    train, test = load_splits(config.dataset, config.data_dir, config.encoding)
-    if train.num_channels != config.network.sizes[0] or train.num_classes != config.network.sizes[-1]:
-        raise ValueError(
-            f"{config.dataset} with encoding {config.encoding.kind!r} has {train.num_channels} channels and "
-            f"{train.num_classes} classes; the network sizes {config.network.sizes} must start and end with those"
-        )
-    return train, test
+    """The training and test splits of a resolved config (:func:`resolve`)."""
+    return load_splits(config.dataset, config.data_dir, config.encoding)
 
 
 @torch.no_grad()
@@ -62,18 +84,33 @@ def load_run(run_dir: str | pathlib.Path) -> tuple[TrainConfig, SpikingNetwork, 
             raise RunDirError(f"{run_dir}: no {name} (not a training run, or no epoch completed yet)")
     config = read_config(run_dir / CONFIG)
     state = load(run_dir / CHECKPOINT)
-    model = build_model(config)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as err:  # parameter names or shapes that are not the config's network
-        raise RunDirError(f"{run_dir / CHECKPOINT}: does not fit the network of {CONFIG} ({err})") from None
+    model = build_model(config, run_dir / USER_FILE)
+    load_weights(model, state["model"], run_dir)
     return config, model, state
 
 
-def build_model(config: TrainConfig) -> SpikingNetwork:
-    """A network for ``config`` whose lazily shaped slayer parts are initialised."""
-    model = SpikingNetwork(config.network)
-    model.run(torch.zeros(1, config.network.sizes[0], 1))  # slayer sets neuron shapes on first call
+def load_weights(model: SpikingNetwork, weights: dict[str, Any], run_dir: pathlib.Path) -> None:
+    """Load a checkpoint's network state (older runs' names migrated) or refuse it naming the run."""
+    try:
+        model.net.load_state_dict(migrate_state_dict(weights))
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise RunDirError(f"{run_dir}: the checkpoint does not fit the network its config describes ({first}); "
+                          "it was written by another version of the network") from None
+
+
+def build_model(config: TrainConfig, source_file: Optional[Union[str, pathlib.Path]] = None) -> SpikingNetwork:
+    """A network for ``config`` whose lazily shaped slayer parts are initialised.
+
+    ``source_file``: the file of a user's network class (``config.network.source``).
+    """
+    model = SpikingNetwork(config.network, pathlib.Path(source_file) if source_file else None)
+    shape = config.network.sample_shape
+    try:
+        model.run(torch.zeros(1, *shape, 1))  # slayer sets neuron shapes on first call
+    except (RuntimeError, AssertionError) as err:  # a network whose layers do not fit the data
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"the network cannot take samples of shape {shape} (x time): {first}") from None
     return model
 
 
@@ -98,32 +135,44 @@ def plot_metrics(metrics: list[dict[str, Any]], path: pathlib.Path, title: str) 
     plt.close(fig)
 
 
-def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = True) -> dict[str, Any]:
+def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = True,
+          source_file: Optional[Union[str, pathlib.Path]] = None) -> dict[str, Any]:
     """Train (or resume) the run in ``run_dir``; return the final metrics and paths.
 
-    Inside a process group (see :mod:`.distributed`) every rank trains its share of the
+    ``source_file`` is the file of a user's network class (``config.network.source``);
+    the run keeps a copy and a resumed run uses its copy. The network is built (and a
+    network the online engine cannot carry refused) before anything is written. Inside
+    a process group (see :mod:`.distributed`) every rank trains its share of the
     batches through DDP and only rank 0 writes the run directory.
     """
     rank, world = distributed.rank_and_world()
     lead = rank == 0
     method = make_method(config.algo, **config.algo_params)  # refuse bad parameters before touching run_dir
     run_dir = pathlib.Path(run_dir)
+    if config.network.source is not None and (run_dir / USER_FILE).is_file():  # resuming: the run's own copy
+        source_file = run_dir / USER_FILE
+        config = replace(config, network=replace(config.network, source=describe_file(source_file,
+                                                                                      config.network.source.class_name)))
+    config = resolve(config, pathlib.Path(source_file) if source_file else None)
+    torch.manual_seed(config.seed)
+    network = build_model(config, source_file)
     train_data, test_data = datasets(config)
+    outputs = network.run(torch.zeros(1, *config.network.sample_shape, 1)).shape[1]
+    if outputs != train_data.num_classes:
+        raise ValueError(f"the network has {outputs} outputs; {config.dataset} has {train_data.num_classes} classes")
     per_rank = train_data.num_batches(config.batch_size, config.train_limit) // world
     if per_rank < 1:
         raise ValueError(f"fewer training batches than processes ({world}); lower --batch-size")
     state = resume_state(run_dir, config)  # refuses a run of another config before anything is written
-    torch.manual_seed(config.seed)
-    network = build_model(config)
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
     loss_fn = sequence_loss(network.output_kind, config.loss_gain, late_weighting=method.late_weighting)
     metrics: list[dict[str, Any]] = []
     start_epoch = 0
-
     if state is not None:
-        network.load_state_dict(state["model"])
+        load_weights(network, state["model"], run_dir)
         optimizer.load_state_dict(state["optimizer"])
-        method.load_state_dict(state["method"])
+        method.load_state_dict({key: migrate_state_dict(value, "net.") if isinstance(value, dict) else value
+                                for key, value in state["method"].items()})
         metrics = state["metrics"]
         start_epoch = state["epoch"]
         if lead:
@@ -131,6 +180,8 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     distributed.barrier()  # every rank has read the old config before rank 0 rewrites it
     if lead:
         writable_dir(run_dir)
+        if config.network.source is not None:
+            keep_copy(pathlib.Path(source_file), run_dir)
         for name in (CHECKPOINT, CONFIG, METRICS, PLOT):  # left by a process killed while writing
             remove_stale_temporaries(run_dir, name)
         write_text_atomic(config.to_json(), run_dir / CONFIG)
@@ -172,7 +223,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
                            f"({record['seconds']:.1f} s)", file=sys.stderr)
         metrics.append(distributed.from_rank0(record))
         if lead:
-            save_atomic({"model": network.state_dict(), "optimizer": optimizer.state_dict(),
+            save_atomic({"model": network.net.state_dict(), "optimizer": optimizer.state_dict(),
                          "method": method.state_dict(), "metrics": metrics, "epoch": epoch + 1},
                         run_dir / CHECKPOINT)
             write_text_atomic(json.dumps(metrics, indent=2), run_dir / METRICS)

@@ -15,9 +15,9 @@ config, so keep the module itself (``torch.save``) rather than a run directory.
 Any imported file, convolutional ones included, becomes a plain lava-dl network with
 :func:`slayer_network`: slayer's own ``Conv``, ``Pool``, ``Flatten``, ``Dense`` and
 ``Recurrent`` CUBA blocks (``delay_shift`` on, as lava-dl's tutorials build them) chained
-in a :class:`SlayerChain`, computing what Lava computes spike for spike. Such a network
-is what the project's adapter for any lava-dl network wraps for FPTT and SLTT; the blocks'
-own ``export_hdf5`` writes it back. :func:`trainable_network` refuses convolutional files.
+in a :class:`~lava_fptt.models.chain.BlockChain`, computing what Lava computes spike for
+spike. ``lava_fptt.online.wrap`` makes it a model FPTT and SLTT train; the blocks' own
+``export_hdf5`` writes it back. :func:`trainable_network` refuses convolutional files.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lava_fptt.models.chain import BlockChain
 from lava_fptt.models.network import NetworkConfig, SpikingNetwork
 
 from ..errors import NetworkFileError
@@ -55,7 +56,7 @@ def trainable_network(path: str | pathlib.Path) -> SpikingNetwork:
         network = SpikingNetwork(NetworkConfig(sizes=sizes, recurrent=hidden == {"dense_rec"}))
         network.run(torch.zeros(1, sizes[0], 1))  # slayer shapes its neurons on the first call
         for layer, group in zip(network.layers, groups):
-            load_layer(layer.block, group)
+            load_layer(layer, group)
     return network
 
 
@@ -83,29 +84,7 @@ def load_layer(block: Any, group: Any) -> None:
     neuron.voltage_decay.data.fill_(float(np.asarray(group["neuron/vDecay"][()]).reshape(-1)[0]))
 
 
-class SlayerChain(torch.nn.Module):
-    """slayer blocks applied in order: ``forward(x [N, C, (H, W,) T]) -> spikes of the last block``."""
-
-    def __init__(self, blocks: list[torch.nn.Module]) -> None:
-        super().__init__()
-        self.blocks = torch.nn.ModuleList(blocks)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            x = block(x)
-        return x
-
-    def export_hdf5(self, path: str | pathlib.Path) -> None:
-        """Write the blocks in netx's format with their own writers (``layer/0 ...``)."""
-        import h5py
-
-        with h5py.File(path, "w") as f:
-            layers = f.create_group("layer")
-            for index, block in enumerate(self.blocks):
-                block.export_hdf5(layers.create_group(str(index)))
-
-
-def slayer_network(path: str | pathlib.Path) -> SlayerChain:
+def slayer_network(path: str | pathlib.Path) -> BlockChain:
     """The CUBA network in the netx file ``path`` as slayer blocks (see the module docstring).
 
     Layers with a bias are refused (slayer's CUBA blocks add none), as are non-CUBA neurons.
@@ -146,7 +125,7 @@ def slayer_network(path: str | pathlib.Path) -> SlayerChain:
                 raise NetworkFileError(f"{where}: a {kind!r} layer has no slayer block here")
             load_layer(block, group)
             blocks.append(block)
-    return SlayerChain(blocks)
+    return BlockChain(blocks)
 
 
 def integer(group: Any, key: str) -> int:

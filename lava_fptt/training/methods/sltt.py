@@ -10,8 +10,8 @@ the optimizer steps once per batch.
 Chunks. The paper runs a backward right after every step's forward. Since no gradient
 crosses a step, the per-step backward passes of ``chunk`` consecutive steps can as well
 run as one: the sequence is walked in chunks, each chunk is one call of the network
-in its spatial-gradient mode (:meth:`SpikingNetwork.spatial_gradients
-<lava_fptt.models.network.SpikingNetwork.spatial_gradients>`) followed by one backward
+in its spatial-gradient mode (:meth:`OnlineNetwork.spatial_gradients
+<lava_fptt.online.adapter.OnlineNetwork.spatial_gradients>`) followed by one backward
 of the sum of its steps' losses, and the carried state is detached between chunks.
 The gradient is the sum of the per-step gradients, exactly (up to float summation
 order); the forward is the ordinary one. A network without that mode (LTC) runs one
