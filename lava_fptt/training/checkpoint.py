@@ -129,4 +129,4 @@ def check_finite(model: torch.nn.Module, mean_loss: float, epoch: int) -> None:
         return
     where = f"; non-finite parameters: {', '.join(bad[:4])}{' ...' if len(bad) > 4 else ''}" if bad else ""
     raise DivergedError(f"epoch {epoch}: training diverged (mean loss {mean_loss}{where}); nothing of this epoch "
-                        f"was saved; lower --lr or --loss-gain")
+                        f"was saved; lower --lr, --loss-gain or the method's options")
