@@ -75,9 +75,10 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
     else:
         rank = 0
     encoding = encoding_from(args)
-    probe = load_dataset(args.dataset, "test", args.data_dir, encoding)
+    draw = {"data_seed": getattr(args, "data_seed", None), "data_samples": getattr(args, "data_samples", None)}
+    probe = load_dataset(args.dataset, "test", args.data_dir, encoding, **draw)
     sizes = (probe.num_channels, *args.hidden, probe.num_classes)
-    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, encoding=encoding,
+    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, **draw, encoding=encoding,
                          network=NetworkConfig(sizes=sizes, model=args.model, recurrent=getattr(args, "recurrent", False),
                                                reset_frac=getattr(args, "reset_frac", 0.0)),
                          algo=args.algo, algo_params=method_params(args), epochs=args.epochs,

@@ -27,6 +27,10 @@ class TrainConfig:
 
     dataset: str = "digits"
     data_dir: Optional[str] = None
+    data_seed: Optional[int] = None
+    """Generated data sets (mnist1d): the draw's seed; None for the data set's default."""
+    data_samples: Optional[int] = None
+    """Generated data sets (mnist1d): samples drawn (train and test together); None for the default."""
     encoding: Encoding = field(default_factory=Encoding)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algo: str = "bptt"

@@ -35,8 +35,9 @@ class RunDirError(ValueError):
 
 
 def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
-    train = load_dataset(config.dataset, "train", config.data_dir, config.encoding)
-    test = load_dataset(config.dataset, "test", config.data_dir, config.encoding)
+    draw = {"data_seed": config.data_seed, "data_samples": config.data_samples}
+    train = load_dataset(config.dataset, "train", config.data_dir, config.encoding, **draw)
+    test = load_dataset(config.dataset, "test", config.data_dir, config.encoding, **draw)
     if train.num_channels != config.network.sizes[0] or train.num_classes != config.network.sizes[-1]:
         raise ValueError(
             f"{config.dataset} with encoding {config.encoding.kind!r} has {train.num_channels} channels and "
