@@ -7,6 +7,7 @@ from typing import Any, Optional
 from ..data import load_dataset
 from ..models.network import MODELS, NetworkConfig
 from ..training import METHODS, TrainConfig, distributed, train
+from ..training.config import OPTIMIZERS
 from ..training.methods.sltt import DEFAULT_CHUNK
 from .common import add_data, add_json, encoding_from
 
@@ -31,7 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes (default: 128)")
     parser.add_argument("--epochs", type=int, default=8, help="epochs (default: 8)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 3e-3)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="learning rate (default: 3e-3)")
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam",
+                        help="adam, or adamax (the sFPTT reference's); default adam")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                         help="constant, or cosine decay from --lr to 0 over the epochs (default: constant)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
                          network=NetworkConfig(sizes=sizes, model=args.model, recurrent=getattr(args, "recurrent", False),
                                                reset_frac=getattr(args, "reset_frac", 0.0)),
                          algo=args.algo, algo_params=method_params(args), epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, lr_schedule=getattr(args, "lr_schedule", "constant"),
+                         batch_size=args.batch_size, lr=args.lr, optimizer=getattr(args, "optimizer", "adam"), lr_schedule=getattr(args, "lr_schedule", "constant"),
                          loss_gain=getattr(args, "loss_gain", 8.0),
                          seed=args.seed,
                          train_limit=args.train_limit)

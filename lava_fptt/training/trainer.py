@@ -23,7 +23,7 @@ from ..data import SpikeDataset, load_dataset
 from ..models.network import SpikingNetwork, predict
 from . import distributed
 from .checkpoint import load, save_atomic, write_text_atomic
-from .config import TrainConfig, epoch_lr
+from .config import TrainConfig, epoch_lr, make_optimizer
 from .engine import sequence_loss, unwrap
 from .methods import make_method
 
@@ -114,7 +114,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     train_data, test_data = datasets(config)
     torch.manual_seed(config.seed)
     network = build_model(config)
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
+    optimizer = make_optimizer(config.optimizer, network.parameters(), config.lr)
     loss_fn = sequence_loss(network.output_kind, config.loss_gain, late_weighting=method.late_weighting)
     metrics: list[dict[str, Any]] = []
     start_epoch = 0
