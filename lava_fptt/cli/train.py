@@ -13,6 +13,9 @@ from .common import add_data, add_json, encoding_from
 
 # Options passed to the method under the same name, and only when given on the command line.
 METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting")
+ALGO_DEFAULTS: dict[str, dict[str, Any]] = {"fptt": {"optimizer": "adamax", "chunk": 1}}
+"""Defaults of a method's command line where the measured best differs from the general ones
+(FPTT: the settings of the sFPTT reference's ablation, ``docs/temporal-benchmark.md``)."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,8 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, default=8, help="epochs (default: 8)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
     parser.add_argument("--lr", type=float, default=3e-3, help="learning rate (default: 3e-3)")
-    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam",
-                        help="adam, or adamax (the sFPTT reference's); default adam")
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS),
+                        help="adam, or adamax (the sFPTT reference's); default adam, for fptt "
+                             f"{ALGO_DEFAULTS['fptt']['optimizer']}")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                         help="constant, or cosine decay from --lr to 0 over the epochs (default: constant)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -43,7 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="cross-entropy logits = gain x output: spike rate (CUBA) or readout at the last step (LTC); default 8")
     group = parser.add_argument_group("method options (passed only when given; defaults are the method's)")
     group.add_argument("--chunk", type=int,
-                       help="tbptt, fptt, sltt, sltt-k: steps per chunk (defaults: tbptt 16, fptt 1, sltt and sltt-k "
+                       help="tbptt, fptt, sltt, sltt-k: steps per chunk (defaults: tbptt 16, fptt "
+                            f"{ALGO_DEFAULTS['fptt']['chunk']}, sltt and sltt-k "
                             f"{DEFAULT_CHUNK}; sltt on LTC networks always runs one step per call)")
     group.add_argument("--k", type=int, help="sltt-k: steps with a backward pass per batch (default: 4)")
     group.add_argument("--alpha", type=float, help="fptt: regularizer strength alpha (default: 0.1)")
@@ -62,6 +67,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def method_params(args: argparse.Namespace) -> dict[str, Any]:
     """The method's hyperparameters given on the command line (stored in ``TrainConfig.algo_params``)."""
     params = {name: getattr(args, name) for name in METHOD_OPTIONS if getattr(args, name, None) is not None}
+    defaults = ALGO_DEFAULTS.get(args.algo, {})
+    if "chunk" in defaults:
+        params.setdefault("chunk", defaults["chunk"])
     if params.get("clip") == 0:
         params["clip"] = None
     if args.algo == "sltt-k":
@@ -85,7 +93,9 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
                          network=NetworkConfig(sizes=sizes, model=args.model, recurrent=getattr(args, "recurrent", False),
                                                reset_frac=getattr(args, "reset_frac", 0.0)),
                          algo=args.algo, algo_params=method_params(args), epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, optimizer=getattr(args, "optimizer", "adam"), lr_schedule=getattr(args, "lr_schedule", "constant"),
+                         batch_size=args.batch_size, lr=args.lr,
+                         optimizer=getattr(args, "optimizer", None) or ALGO_DEFAULTS.get(args.algo, {}).get("optimizer", "adam"),
+                         lr_schedule=getattr(args, "lr_schedule", "constant"),
                          loss_gain=getattr(args, "loss_gain", 8.0),
                          seed=args.seed,
                          train_limit=args.train_limit)
