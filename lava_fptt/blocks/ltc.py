@@ -30,19 +30,14 @@ gives ``W_r s[t-1]`` in both.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from lava_fptt.neurons.backend import ops_for
-from lava_fptt.neurons.dense import WEIGHT_MAX, WEIGHT_MIN, dense_int, weight_integers
 from lava_fptt.neurons.ltc import (
     ONE,
-    PARAM_SCALES,
-    PARAM_WIDTHS,
     LTCIntParams,
     LTCParams,
     LTCState,
@@ -52,15 +47,12 @@ from lava_fptt.neurons.ltc import (
     ltc_step,
     readout_step,
 )
-from lava_fptt.neurons.ltc_train import ltc_chunk, readout_chunk
+from lava_fptt.neurons.ltc_train import QAT_DTYPE, ltc_layer, quantize_params, quantize_weight, readout_layer
 
 NETX_NEURON_TYPES = {"spiking": "LTC", "readout": "LTC_READOUT"}
 """``neuron/type`` of LTC layers in a netx HDF5 file (format: ``docs/netx_ltc_format.md``)."""
 READOUT_MESSAGE_BITS = 24
 """The readout sends its 24-bit membrane ``u`` as a graded message."""
-
-QAT_DTYPE = torch.float64
-"""Integers up to 2**40 occur inside a step; float64 holds them exactly."""
 
 GATE_INIT = {
     "mem_gate_i": (0.0, 0.1),
@@ -126,11 +118,10 @@ class _LiquidBlock(nn.Module):
         return self._output(out).to(x.dtype)
 
     def _quantized_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The deployed integers, the whole chunk as one autograd node (:mod:`lava_fptt.neurons.ltc_train`):
-        the feed-forward ``Dense`` of every step in one matrix product, then the neurons."""
+        """The deployed integers: weights, parameters, ``Dense`` and neurons of the whole chunk as one
+        autograd node (:mod:`lava_fptt.neurons.ltc_train`)."""
         state = self._carried_state(x.shape[0], QAT_DTYPE, x.device)
-        ff = dense_int(x.to(QAT_DTYPE).permute(2, 0, 1), self._int_weight(self.weight), self.weight_exp)
-        out, self._state = self._chunk(ff, self._qat_param_stack(), state)
+        out, self._state = self._layer(x.permute(2, 0, 1), self._raw_params(), state)
         return out.permute(1, 2, 0)
 
     def _float_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -152,15 +143,14 @@ class _LiquidBlock(nn.Module):
     # -------------------------------------------------------------- integer view
     def integer_weights(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The Dense integers used in quantized mode: feed-forward and recurrent (or None)."""
-        with torch.no_grad():
-            w = _to_int64(self._int_weight(self.weight))
-            w_rec = None if self.rec_weight is None else _to_int64(self._int_weight(self.rec_weight))
+        w = _to_int64(quantize_weight(self.weight, self.weight_exp)[0])
+        w_rec = None if self.rec_weight is None else _to_int64(quantize_weight(self.rec_weight, self.weight_exp)[0])
         return w, w_rec
 
     def integer_params(self) -> NamedTuple:
         """The integer neuron parameters used in quantized mode, as int64 numpy arrays."""
-        with torch.no_grad():
-            return self._int_params(*(_to_int64(v) for v in self._qat_param_stack().unbind(0)))
+        ints, _ = quantize_params(self._raw_params(), self._int_params._fields)
+        return self._int_params(*(_to_int64(v) for v in ints.unbind(0)))
 
     def export_hdf5(self, group: Any) -> None:
         """Write this layer into the netx HDF5 group ``group`` (format: ``docs/netx_ltc_format.md``).
@@ -200,26 +190,9 @@ class _LiquidBlock(nn.Module):
                              f"{batch}: call reset_state() between batches")
         return type(self._state)(*(v.to(dtype) for v in self._state))
 
-    def _int_weight(self, w: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(weight_integers(w.to(QAT_DTYPE), self.weight_exp), WEIGHT_MIN, WEIGHT_MAX)
-
-    def _qat_param_stack(self) -> torch.Tensor:
-        """Parameters rounded to their integers (straight-through) and saturated to their widths,
-        stacked ``[P, N]`` in the order of the integer parameter type."""
-        fields = self._int_params._fields
-        scale, lo, hi = _param_bounds(fields, self.weight.device)
-        scaled = torch.stack([getattr(self, name) for name in fields]).to(QAT_DTYPE) * scale
-        return torch.clamp(ops_for(scaled).round(scaled), lo, hi)
-
-
-@lru_cache(maxsize=None)
-def _param_bounds(fields: tuple[str, ...], device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Scale and register bounds ``[P, 1]`` of the parameters ``fields``."""
-    def column(values: list[int]) -> torch.Tensor:
-        return torch.tensor(values, dtype=QAT_DTYPE, device=device).unsqueeze(1)
-
-    return (column([PARAM_SCALES[n] for n in fields]), column([PARAM_WIDTHS[n].lo for n in fields]),
-            column([PARAM_WIDTHS[n].hi for n in fields]))
+    def _raw_params(self) -> torch.Tensor:
+        """The float neuron parameters stacked ``[P, N]`` in the order of the integer parameter type."""
+        return torch.stack([getattr(self, name) for name in self._int_params._fields])
 
 
 def _to_int64(v: torch.Tensor) -> np.ndarray:
@@ -235,9 +208,8 @@ class _SpikingBlock(_LiquidBlock):
     def _step(self, a: torch.Tensor, state: LTCState, params: NamedTuple) -> tuple[torch.Tensor, LTCState]:
         return ltc_step(a, state, params)
 
-    def _chunk(self, ff: torch.Tensor, params: torch.Tensor, state: LTCState) -> tuple[torch.Tensor, LTCState]:
-        w_rec = None if self.rec_weight is None else self._int_weight(self.rec_weight)
-        return ltc_chunk(ff, params, state, w_rec, self.weight_exp)
+    def _layer(self, x: torch.Tensor, raw: torch.Tensor, state: LTCState) -> tuple[torch.Tensor, LTCState]:
+        return ltc_layer(x, self.weight, self.rec_weight, raw, state, self.weight_exp)
 
     def _output(self, spikes: torch.Tensor) -> torch.Tensor:
         return spikes
@@ -285,9 +257,9 @@ class LTCReadout(_LiquidBlock):
     def _step(self, a: torch.Tensor, state: ReadoutState, params: NamedTuple) -> tuple[torch.Tensor, ReadoutState]:
         return readout_step(a, state, params)
 
-    def _chunk(self, ff: torch.Tensor, params: torch.Tensor, state: ReadoutState
+    def _layer(self, x: torch.Tensor, raw: torch.Tensor, state: ReadoutState
                ) -> tuple[torch.Tensor, ReadoutState]:
-        return readout_chunk(ff, params, state)
+        return readout_layer(x, self.weight, raw, state, self.weight_exp)
 
     def _output(self, u: torch.Tensor) -> torch.Tensor:
         return u / ONE if self.quantized else u

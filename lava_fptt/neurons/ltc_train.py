@@ -1,39 +1,43 @@
-"""Fast quantization-aware training of LTC layers: a chunk of steps as one autograd node.
+"""Fast quantization-aware training of LTC layers: a layer over a chunk of steps is one autograd node.
 
 Quantization-aware training runs the deployed integer arithmetic with straight-through
 gradients. Written as a composition of torch operations on ``float64`` tensors
 (:func:`~lava_fptt.neurons.ltc.ltc_step_int` on tensors that require gradients), one
-step is some 60 small operations that autograd records and walks back, and a training
-step spends most of its time on that bookkeeping. Here a whole chunk of steps is one
-:class:`torch.autograd.Function`:
+step is some 60 small operations that autograd records and walks back, plus the rounding
+of every weight and parameter, and a training step spends most of its time on that
+bookkeeping. Here a layer over a whole chunk of steps is one :class:`torch.autograd.Function`:
 
-- forward: the integer step functions themselves
-  (:func:`~lava_fptt.neurons.ltc.ltc_step_int_parts`,
+- forward: the weights and parameters rounded to the integers the exported network holds
+  (:func:`quantize_weight`, :func:`quantize_params`, also what export writes), the
+  feed-forward ``Dense`` of every step in one matrix product, and the integer step
+  functions themselves (:func:`~lava_fptt.neurons.ltc.ltc_step_int_parts`,
   :func:`~lava_fptt.neurons.ltc.readout_step_int_parts`) on ``int64`` numpy arrays, as
-  Lava's ``fixed_pt`` models run them, outside autograd, keeping every step's intermediate
-  integers; the outputs are the step functions' integers by construction;
+  Lava's ``fixed_pt`` models run them, keeping every step's intermediate integers; the
+  outputs are the step functions' integers by construction;
 - backward: the gradient autograd computes through the composed form, written out:
-  a right shift by ``n`` passes ``2**-n``, the sigmoid passes the slope of its table
-  segment (0 where its input saturates), a saturation passes 1 inside its range and 0
-  outside, a spike passes the Gaussian surrogate
-  (:func:`~lava_fptt.neurons.surrogate.surrogate_grad`). Everything that does not feed
-  back through time is evaluated for all steps at once; the walk back in time is a few
-  multiplications per step and, for a recurrent layer, one matrix product.
+  rounding passes its scale (0 where a register saturates), a right shift by ``n``
+  passes ``2**-n``, the sigmoid the slope of its table segment (0 where its input
+  saturates), a saturation 1 inside its range and 0 outside, a spike the Gaussian
+  surrogate (:func:`~lava_fptt.neurons.surrogate.surrogate_grad`). Everything that does
+  not feed back through time is evaluated for all steps at once; the walk back in time is
+  a few multiplications per step and, for a recurrent layer, one matrix product.
 
-Both agree with autograd through the composed form up to float64 rounding (tested).
-The synaptic input is given for all steps of the chunk (``W x[t]`` for every ``t``, one
-matrix product outside); a recurrent layer's ``W_r s[t-1]`` is added inside, as Lava's
-recurrent ``Dense`` does (:func:`~lava_fptt.neurons.dense.dense_int`).
+Both agree with autograd through the composed form up to the float32 rounding of the
+backward (tested). A recurrent layer's ``W_r s[t-1]`` is added inside the time loop, as
+Lava's recurrent ``Dense`` delivers it (:func:`~lava_fptt.neurons.dense.dense_int`).
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Optional
 
 import numpy as np
 import torch
 
-from .dense import dense_int
+from .dense import WEIGHT_MAX, WEIGHT_MIN, WEIGHT_SCALE, dense_int, weight_integers
 from .ltc import (
+    PARAM_SCALES,
+    PARAM_WIDTHS,
     GATE_COEF_FRAC_BITS,
     ONE,
     SIGMOID_INPUT_MAX,
@@ -52,6 +56,8 @@ from .ltc import (
 from .surrogate import surrogate_grad
 
 Tensor = torch.Tensor
+QAT_DTYPE = torch.float64
+"""The forward's float tensors hold integers up to 2**40 (inside a step); float64 holds them exactly."""
 GRAD_DTYPE = torch.float32
 """The backward pass computes in float32: it is memory-bound, and the gradient of a straight-through
 estimate needs no more. (Forward values are the exact integers whatever this is.)"""
@@ -85,9 +91,52 @@ def _grad_dtype(x: Tensor) -> Tensor:
     return x.to(GRAD_DTYPE)
 
 
-def _out(g: Optional[Tensor], like: Tensor) -> Optional[Tensor]:
-    """A gradient in the dtype of the forward's float tensors."""
-    return None if g is None else g.to(like.dtype)
+def quantize_weight(weight: Tensor, weight_exp: int) -> tuple[Tensor, Tensor]:
+    """The ``Dense`` integers of float weights (float64, saturated to ``[-256, 254]``) and their
+    straight-through derivative: ``64 / 2**weight_exp`` inside the range, 0 where saturated."""
+    with torch.no_grad():
+        v = weight_integers(weight.detach().to(QAT_DTYPE), weight_exp)
+        inside = (v >= WEIGHT_MIN) & (v <= WEIGHT_MAX)
+        return torch.clamp(v, WEIGHT_MIN, WEIGHT_MAX), inside * (WEIGHT_SCALE / 2.0 ** weight_exp)
+
+
+def quantize_params(raw: Tensor, fields: tuple[str, ...]) -> tuple[Tensor, Tensor]:
+    """Float neuron parameters ``[P, N]`` (rows named ``fields``) as their integers (rounded to
+    nearest at :data:`PARAM_SCALES`, saturated to :data:`PARAM_WIDTHS`; float64) and the
+    straight-through derivative: the scale inside the width, 0 where saturated."""
+    with torch.no_grad():
+        scale, lo, hi = _param_bounds(fields, raw.device)
+        v = torch.round(raw.detach().to(QAT_DTYPE) * scale)
+        return torch.clamp(v, lo, hi), ((v >= lo) & (v <= hi)) * scale
+
+
+@lru_cache(maxsize=None)
+def _param_bounds(fields: tuple[str, ...], device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    """Scale and register bounds ``[P, 1]`` of the parameters ``fields``."""
+    def column(values: list[int]) -> Tensor:
+        return torch.tensor(values, dtype=QAT_DTYPE, device=device).unsqueeze(1)
+
+    return (column([PARAM_SCALES[n] for n in fields]), column([PARAM_WIDTHS[n].lo for n in fields]),
+            column([PARAM_WIDTHS[n].hi for n in fields]))
+
+
+def _dense_grads(ctx: Any, g_a: Tensor, x: Tensor, w_int: Tensor, w_slope: Tensor
+                 ) -> tuple[Optional[Tensor], Tensor]:
+    """Gradients of the layer's input and float weights from that of its synaptic input ``g_a``
+    ``[T, B, N]`` (``dense_int`` passes ``2**weight_exp``, the weight rounding its slope)."""
+    scale = 2.0 ** ctx.weight_exp
+    g_x = None
+    if ctx.needs_input_grad[0]:
+        g_x = (g_a @ _grad_dtype(w_int) * scale).to(x.dtype)
+    g_w = torch.einsum("tbn,tbc->nc", g_a, _grad_dtype(x)) * (scale * _grad_dtype(w_slope))
+    return g_x, g_w
+
+
+def _out(g: Optional[Tensor], ctx: Any, index: int) -> Optional[Tensor]:
+    """The gradient of forward input ``index``, in that input's dtype (None if not needed)."""
+    if g is None or not ctx.needs_input_grad[index]:
+        return None
+    return g.to(ctx.dtypes[index])
 
 
 def _previous(first: Tensor, seq: Tensor) -> Tensor:
@@ -113,33 +162,37 @@ def _param_grads(terms: list[tuple[Tensor, Tensor | float]]) -> Tensor:
     return torch.stack(rows)
 
 
-class _LTCChunk(torch.autograd.Function):
-    """LTC spiking neurons over a chunk; see :func:`ltc_chunk`."""
+class _LTCLayer(torch.autograd.Function):
+    """A layer of LTC spiking neurons over a chunk, quantization included; see :func:`ltc_layer`."""
 
     @staticmethod
-    def forward(ctx: Any, ff: Tensor, w_rec: Optional[Tensor], params: Tensor, u0: Tensor, b0: Tensor,
-                s0: Tensor, weight_exp: int) -> tuple[Tensor, Tensor, Tensor]:
-        p = LTCIntParams(*_int64(params))
+    def forward(ctx: Any, x: Tensor, weight: Tensor, rec_weight: Optional[Tensor], raw: Tensor, u0: Tensor,
+                b0: Tensor, s0: Tensor, weight_exp: int) -> tuple[Tensor, Tensor, Tensor]:
+        w_int, w_slope = quantize_weight(weight, weight_exp)
+        p_int, p_slope = quantize_params(raw, LTCIntParams._fields)
+        w_rec, w_rec_slope = (None, None) if rec_weight is None else quantize_weight(rec_weight, weight_exp)
+        p = LTCIntParams(*_int64(p_int))
         state = LTCState(_int64(u0), _int64(b0), _int64(s0))
-        w = None if w_rec is None else w_rec.detach().cpu().numpy()
-        inputs = _int64(ff)
+        rec = None if w_rec is None else w_rec.cpu().numpy()
+        inputs = _int64(dense_int(x.detach().to(QAT_DTYPE), w_int, weight_exp))
         parts = []
         for t in range(inputs.shape[0]):
             a = inputs[t]
-            if w is not None:
-                a = a + dense_int(state.s.astype(w.dtype), w, weight_exp).astype(np.int64)
+            if rec is not None:
+                a = a + dense_int(state.s.astype(rec.dtype), rec, weight_exp).astype(np.int64)
             step = ltc_step_int_parts(a, state, p)
             parts.append(step)
             state = LTCState(step.u, step.b, step.s)
-        steps = [_tensor(np.stack(field), ff) for field in zip(*parts)]
+        steps = [_tensor(np.stack(field), x) for field in zip(*parts)]
         ctx.weight_exp = weight_exp
-        ctx.save_for_backward(params, w_rec, u0, b0, s0, *steps)
+        ctx.dtypes = [None if v is None else v.dtype for v in (x, weight, rec_weight, raw, u0, b0, s0)]
+        ctx.save_for_backward(x, w_int, w_slope, w_rec, w_rec_slope, p_int, p_slope, u0, b0, s0, *steps)
         s = steps[LTCStepParts._fields.index("s")]
-        return s.to(ff.dtype), _tensor(state.u, ff).to(ff.dtype), _tensor(state.b, ff).to(ff.dtype)
+        return s.to(QAT_DTYPE), _tensor(state.u, x).to(QAT_DTYPE), _tensor(state.b, x).to(QAT_DTYPE)
 
     @staticmethod
     def backward(ctx: Any, g_s: Tensor, g_u_last: Tensor, g_b_last: Tensor) -> tuple[Optional[Tensor], ...]:
-        params, w_rec, u0, b0, s0, *saved = ctx.saved_tensors
+        x, w_int, w_slope, w_rec, w_rec_slope, params, p_slope, u0, b0, s0, *saved = ctx.saved_tensors
         q = LTCStepParts(*saved)  # int64 [T, B, N]
         ci_m, cu, _, ci_a, cb, _, _, _, beta, rf = _grad_dtype(params).unbind(0)
         u_prev = _grad_dtype(_previous(u0.long(), q.u))
@@ -188,33 +241,38 @@ class _LTCChunk(torch.autograd.Function):
         g_params = _param_grads([(g_pm, i), (g_pm, u_prev), (g_pm, 1 / _GATE_SCALE), (g_pa, i), (g_pa, b_prev),
                                  (g_pa, 1 / _GATE_SCALE), (g_a, 1.0), (g_theta, 1.0), (g_theta, b / ONE),
                                  (g_u_out * s, -u_in / ONE)])
-        g_w = None
-        if w_rec is not None and ctx.needs_input_grad[1]:
-            g_w = torch.einsum("tbn,tbm->nm", g_a, s_prev) * (2.0 ** ctx.weight_exp)
-        return (_out(g_a, params), _out(g_w, params), _out(g_params, params), _out(g_u, params),
-                _out(g_b, params), _out(g_carry, params), None)
+        g_x, g_w = _dense_grads(ctx, g_a, x, w_int, w_slope)
+        g_w_rec = None
+        if w_rec is not None:
+            g_w_rec = torch.einsum("tbn,tbm->nm", g_a, s_prev) * (2.0 ** ctx.weight_exp) * _grad_dtype(w_rec_slope)
+        return (g_x, _out(g_w, ctx, 1), _out(g_w_rec, ctx, 2), _out(g_params * _grad_dtype(p_slope), ctx, 3),
+                _out(g_u, ctx, 4), _out(g_b, ctx, 5), _out(g_carry, ctx, 6), None)
 
 
-class _ReadoutChunk(torch.autograd.Function):
-    """Liquid leaky integrators over a chunk; see :func:`readout_chunk`."""
+class _ReadoutLayer(torch.autograd.Function):
+    """A layer of liquid leaky integrators over a chunk, quantization included; see :func:`readout_layer`."""
 
     @staticmethod
-    def forward(ctx: Any, ff: Tensor, params: Tensor, u0: Tensor) -> Tensor:
-        p = ReadoutIntParams(*_int64(params))
+    def forward(ctx: Any, x: Tensor, weight: Tensor, raw: Tensor, u0: Tensor, weight_exp: int) -> Tensor:
+        w_int, w_slope = quantize_weight(weight, weight_exp)
+        p_int, p_slope = quantize_params(raw, ReadoutIntParams._fields)
+        p = ReadoutIntParams(*_int64(p_int))
         state = ReadoutState(_int64(u0))
-        inputs = _int64(ff)
+        inputs = _int64(dense_int(x.detach().to(QAT_DTYPE), w_int, weight_exp))
         parts = []
         for t in range(inputs.shape[0]):
             step = readout_step_int_parts(inputs[t], state, p)
             parts.append(step)
             state = ReadoutState(step.u)
-        steps = [_tensor(np.stack(field), ff) for field in zip(*parts)]
-        ctx.save_for_backward(params, u0, *steps)
-        return steps[-1].to(ff.dtype)
+        steps = [_tensor(np.stack(field), x) for field in zip(*parts)]
+        ctx.weight_exp = weight_exp
+        ctx.dtypes = [v.dtype for v in (x, weight, raw, u0)]
+        ctx.save_for_backward(x, w_int, w_slope, p_int, p_slope, u0, *steps)
+        return steps[-1].to(QAT_DTYPE)
 
     @staticmethod
     def backward(ctx: Any, g_out: Tensor) -> tuple[Optional[Tensor], ...]:
-        params, u0, i_in, i, z_m, tau, u = ctx.saved_tensors
+        x, w_int, w_slope, params, p_slope, u0, i_in, i, z_m, tau, u = ctx.saved_tensors
         ci_m, cu, _, _ = _grad_dtype(params).unbind(0)
         u_prev = _grad_dtype(_previous(u0.long(), u))
         i_f = _grad_dtype(i)
@@ -230,29 +288,31 @@ class _ReadoutChunk(torch.autograd.Function):
         g_pm = g_u * du * s_m
         ga = (g_u * tau_f + g_pm * ci_m) * (_grad_dtype(i_in.abs() <= STATE_MAX) * float(1 << INPUT_SHIFT))
         g_params = _param_grads([(g_pm, i_f), (g_pm, u_prev), (g_pm, 1 / _GATE_SCALE), (ga, 1.0)])
-        return _out(ga, params), _out(g_params, params), _out(carry, params)
+        g_x, g_w = _dense_grads(ctx, ga, x, w_int, w_slope)
+        return g_x, _out(g_w, ctx, 1), _out(g_params * _grad_dtype(p_slope), ctx, 2), _out(carry, ctx, 3), None
 
 
-def ltc_chunk(ff: Tensor, params: Tensor, state: LTCState, w_rec: Optional[Tensor] = None,
+def ltc_layer(x: Tensor, weight: Tensor, rec_weight: Optional[Tensor], raw: Tensor, state: LTCState,
               weight_exp: int = 0) -> tuple[Tensor, LTCState]:
-    """LTC neurons over ``T`` steps in the integer form, with straight-through gradients.
+    """A layer of LTC neurons over ``T`` steps: the deployed integers, straight-through gradients.
 
-    ``ff`` ``[T, B, N]``: the feed-forward synaptic input of every step (integers in
-    float64, e.g. :func:`~lava_fptt.neurons.dense.dense_int` of the input); ``params``
-    ``[P, N]``: the integer parameters stacked in :class:`~lava_fptt.neurons.ltc.LTCIntParams`
-    order; ``state``: ``(u, b, s)`` ``[B, N]`` before the first step; ``w_rec`` ``[N, N]``:
-    the recurrent ``Dense`` integers, if any. Returns the spikes ``[T, B, N]`` and the state
-    after the last step, all float64 integers that carry gradients.
+    ``x`` ``[T, B, C]``: the layer's input (spikes or graded integers); ``weight`` ``[N, C]``
+    and ``rec_weight`` ``[N, N]`` (or None): float weights, quantized to the ``Dense``
+    integers of :func:`quantize_weight`; ``raw`` ``[P, N]``: the float neuron parameters in
+    :class:`~lava_fptt.neurons.ltc.LTCIntParams` order, quantized by :func:`quantize_params`;
+    ``state``: ``(u, b, s)`` ``[B, N]`` before the first step (integers). Returns the spikes
+    ``[T, B, N]`` and the state after the last step, float64 integers carrying gradients.
     """
-    s, u, b = _LTCChunk.apply(ff, w_rec, params, state.u, state.b, state.s, weight_exp)
+    s, u, b = _LTCLayer.apply(x, weight, rec_weight, raw, state.u, state.b, state.s, weight_exp)
     return s, LTCState(u, b, s[-1])
 
 
-def readout_chunk(ff: Tensor, params: Tensor, state: ReadoutState) -> tuple[Tensor, ReadoutState]:
-    """The liquid leaky integrator readout over ``T`` steps (integer form, straight-through gradients).
+def readout_layer(x: Tensor, weight: Tensor, raw: Tensor, state: ReadoutState,
+                  weight_exp: int = 0) -> tuple[Tensor, ReadoutState]:
+    """A layer of liquid leaky integrators over ``T`` steps (integer form, straight-through gradients).
 
-    Arguments as :func:`ltc_chunk` with :class:`~lava_fptt.neurons.ltc.ReadoutIntParams`;
+    Arguments as :func:`ltc_layer` with :class:`~lava_fptt.neurons.ltc.ReadoutIntParams`;
     returns ``u`` of every step ``[T, B, K]`` and the state after the last.
     """
-    u = _ReadoutChunk.apply(ff, params, state.u)
+    u = _ReadoutLayer.apply(x, weight, raw, state.u, weight_exp)
     return u, ReadoutState(u[-1])
