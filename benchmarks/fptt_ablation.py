@@ -10,7 +10,8 @@ one table of test accuracy per variant:
 - ``chunk 8 / adam / late``: this project's former FPTT settings;
 - ``bptt``: the offline anchor;
 - ``chunk 8 / adamax / late``, ``chunk 8 / adam / flat`` (no late weighting),
-  ``chunk 1 / adam / late``: one setting changed at a time.
+  ``chunk 1 / adam / late``: one setting changed at a time;
+- ``... / lr 1e-2``: the learning rate (3e-3 elsewhere) for FPTT and BPTT.
 
 Variants run in this order and each row is printed when its runs are done, so a
 benchmark stopped early still answers the first questions.
@@ -27,13 +28,18 @@ import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-VARIANTS = {  # in order of what they tell: the reference, the former default, the anchor, then one change each
-    "chunk 1 / adamax / late": ["--fptt-chunk", "1", "--fptt-optimizer", "adamax"],
-    "chunk 8 / adam / late": ["--fptt-chunk", "8", "--fptt-optimizer", "adam"],
-    "bptt": None,
-    "chunk 8 / adamax / late": ["--fptt-chunk", "8", "--fptt-optimizer", "adamax"],
-    "chunk 8 / adam / flat": ["--fptt-chunk", "8", "--fptt-optimizer", "adam", "--no-fptt-late-weighting"],
-    "chunk 1 / adam / late": ["--fptt-chunk", "1", "--fptt-optimizer", "adam"],
+VARIANTS: dict[str, tuple[str, list[str]]] = {  # the reference, the former default, the anchor, then one change each
+    "chunk 1 / adamax / late": ("ltc-fptt", ["--fptt-chunk", "1", "--fptt-optimizer", "adamax"]),
+    "chunk 8 / adam / late": ("ltc-fptt", ["--fptt-chunk", "8", "--fptt-optimizer", "adam"]),
+    "bptt": ("ltc-bptt", []),
+    "chunk 8 / adamax / late": ("ltc-fptt", ["--fptt-chunk", "8", "--fptt-optimizer", "adamax"]),
+    "chunk 8 / adam / flat": ("ltc-fptt", ["--fptt-chunk", "8", "--fptt-optimizer", "adam", "--no-fptt-late-weighting"]),
+    "chunk 1 / adam / late": ("ltc-fptt", ["--fptt-chunk", "1", "--fptt-optimizer", "adam"]),
+    "chunk 8 / adam / late / lr 1e-2": ("ltc-fptt", ["--fptt-chunk", "8", "--fptt-optimizer", "adam",
+                                                     "--fptt-lr", "1e-2"]),
+    "bptt / lr 1e-2": ("ltc-bptt", ["--lr", "1e-2"]),
+    "chunk 1 / adamax / late / lr 1e-2": ("ltc-fptt", ["--fptt-chunk", "1", "--fptt-optimizer", "adamax",
+                                                       "--fptt-lr", "1e-2"]),
 }
 
 
@@ -48,10 +54,9 @@ def main() -> None:
     common = ["--epochs", str(args.epochs), "--data-samples", str(args.data_samples), "--lr", str(args.lr),
               "--seeds", *map(str, args.seeds)]
     rows = []
-    for name, options in VARIANTS.items():
+    for name, (model, options) in VARIANTS.items():
         folder = pathlib.Path(args.out) / name.replace(" / ", "_").replace(" ", "")
-        model = "ltc-bptt" if options is None else "ltc-fptt"
-        subprocess.run([sys.executable, str(HERE / "temporal.py"), "--models", model, *common, *(options or []),
+        subprocess.run([sys.executable, str(HERE / "temporal.py"), "--models", model, *common, *options,
                         "--out", str(folder)], check=True, stdout=subprocess.DEVNULL)
         with open(folder / "runs.csv", newline="") as f:
             acc = [100 * float(r["test_accuracy"]) for r in csv.DictReader(f) if int(r["epochs"]) == args.epochs]
