@@ -103,12 +103,13 @@ def train_baseline(job: dict[str, Any]) -> dict[str, Any]:
     test_data = load_dataset(job["dataset"], "test", encoding=encoding, data_samples=job["data_samples"])
     torch.manual_seed(job["seed"])
     model = RecurrentClassifier(job["model"], train_data.num_channels, job["hidden"], train_data.num_classes)
-    optimizer = torch.optim.Adam(model.parameters(), lr=job["lr"])
+    lr = job["baseline_lr"]
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     seconds, correct = [], 0
     for epoch in range(job["epochs"]):
         began = time.perf_counter()
         for group in optimizer.param_groups:
-            group["lr"] = job["lr"] * 0.5 * (1 + math.cos(math.pi * epoch / job["epochs"]))
+            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * epoch / job["epochs"]))
         model.train()
         for x, y in train_data.batches(job["batch"], shuffle=True, seed=job["seed"] * 1000 + epoch):
             train_batch(model, optimizer, x, y)
@@ -116,7 +117,7 @@ def train_baseline(job: dict[str, Any]) -> dict[str, Any]:
     model.eval()
     return {"test_accuracy": evaluate(model, test_data), "train_accuracy": evaluate(model, train_data),
             "parameters": parameter_count(model), "seconds_per_epoch": statistics.mean(seconds),
-            "settings": f"bptt adam lr {job['lr']} batch {job['batch']}"}
+            "settings": f"bptt adam lr {lr} batch {job['batch']}"}
 
 
 def finished(csv_path: pathlib.Path) -> set[tuple[str, int, int]]:
@@ -166,7 +167,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=3e-3, help="learning rate of every model but ltc-fptt")
+    parser.add_argument("--lr", type=float, default=3e-3, help="learning rate of the spiking models but ltc-fptt")
+    parser.add_argument("--baseline-lr", type=float, default=3e-3, help="learning rate of the GRU and the LSTM")
     parser.add_argument("--tbptt-chunk", type=int, default=8)
     parser.add_argument("--fptt-chunk", type=int, default=1)
     parser.add_argument("--fptt-optimizer", default="adamax")
