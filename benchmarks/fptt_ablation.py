@@ -40,6 +40,8 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {  # the reference, the former defa
     "bptt / lr 1e-2": ("ltc-bptt", ["--lr", "1e-2"]),
     "chunk 1 / adamax / late / lr 1e-2": ("ltc-fptt", ["--fptt-chunk", "1", "--fptt-optimizer", "adamax",
                                                        "--fptt-lr", "1e-2"]),
+    "chunk 1 / adam / late / lr 1e-2": ("ltc-fptt", ["--fptt-chunk", "1", "--fptt-optimizer", "adam",
+                                                     "--fptt-lr", "1e-2"]),
 }
 
 

@@ -40,8 +40,8 @@ def config_of(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> TrainConfig:
 def test_fptt_defaults_to_the_measured_best_and_options_override_them(monkeypatch: pytest.MonkeyPatch) -> None:
     best = train_cli.ALGO_DEFAULTS["fptt"]
     config = config_of(["--algo", "fptt"], monkeypatch)
-    assert config.optimizer == best["optimizer"] and config.algo_params["chunk"] == best["chunk"]
-    config = config_of(["--algo", "fptt", "--optimizer", "adam", "--chunk", "5"], monkeypatch)
-    assert config.optimizer == "adam" and config.algo_params["chunk"] == 5
+    assert (config.optimizer, config.algo_params["chunk"], config.lr) == (best["optimizer"], best["chunk"], best["lr"])
+    config = config_of(["--algo", "fptt", "--optimizer", "adamax", "--chunk", "1", "--lr", "0.003"], monkeypatch)
+    assert (config.optimizer, config.algo_params["chunk"], config.lr) == ("adamax", 1, 0.003)
     config = config_of(["--algo", "bptt"], monkeypatch)
-    assert config.optimizer == "adam" and config.algo_params == {}
+    assert (config.optimizer, config.algo_params, config.lr) == ("adam", {}, train_cli.DEFAULT_LR)

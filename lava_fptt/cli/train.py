@@ -13,9 +13,11 @@ from .common import add_data, add_json, encoding_from
 
 # Options passed to the method under the same name, and only when given on the command line.
 METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting")
-ALGO_DEFAULTS: dict[str, dict[str, Any]] = {"fptt": {"optimizer": "adamax", "chunk": 1}}
+ALGO_DEFAULTS: dict[str, dict[str, Any]] = {"fptt": {"optimizer": "adam", "chunk": 8, "lr": 1e-2}}
 """Defaults of a method's command line where the measured best differs from the general ones
-(FPTT: the settings of the sFPTT reference's ablation, ``docs/temporal-benchmark.md``)."""
+(FPTT: the best of the ablation of the sFPTT reference's settings on MNIST-1D,
+``docs/temporal-benchmark.md``)."""
+DEFAULT_LR = 3e-3
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,10 +37,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes (default: 128)")
     parser.add_argument("--epochs", type=int, default=8, help="epochs (default: 8)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
-    parser.add_argument("--lr", type=float, default=3e-3, help="learning rate (default: 3e-3)")
+    parser.add_argument("--lr", type=float,
+                        help=f"learning rate (default: {DEFAULT_LR}, for fptt {ALGO_DEFAULTS['fptt']['lr']})")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS),
-                        help="adam, or adamax (the sFPTT reference's); default adam, for fptt "
-                             f"{ALGO_DEFAULTS['fptt']['optimizer']}")
+                        help="adam, or adamax (the sFPTT reference's); default adam")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                         help="constant, or cosine decay from --lr to 0 over the epochs (default: constant)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
                          network=NetworkConfig(sizes=sizes, model=args.model, recurrent=getattr(args, "recurrent", False),
                                                reset_frac=getattr(args, "reset_frac", 0.0)),
                          algo=args.algo, algo_params=method_params(args), epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr,
+                         batch_size=args.batch_size, lr=args.lr or ALGO_DEFAULTS.get(args.algo, {}).get("lr", DEFAULT_LR),
                          optimizer=getattr(args, "optimizer", None) or ALGO_DEFAULTS.get(args.algo, {}).get("optimizer", "adam"),
                          lr_schedule=getattr(args, "lr_schedule", "constant"),
                          loss_gain=getattr(args, "loss_gain", 8.0),
