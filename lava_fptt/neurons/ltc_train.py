@@ -36,15 +36,15 @@ import torch
 
 from .dense import WEIGHT_MAX, WEIGHT_MIN, WEIGHT_SCALE, dense_int, weight_integers
 from .ltc import (
+    GATE_COEF_FRAC_BITS,
+    INPUT_SHIFT,
+    ONE,
     PARAM_SCALES,
     PARAM_WIDTHS,
-    GATE_COEF_FRAC_BITS,
-    ONE,
     SIGMOID_INPUT_MAX,
     SIGMOID_SEGMENT_BITS,
     SIGMOID_TABLE,
     STATE_MAX,
-    INPUT_SHIFT,
     LTCIntParams,
     LTCState,
     LTCStepParts,
