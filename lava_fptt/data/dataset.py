@@ -91,12 +91,15 @@ def load_dataset(
     split: str = "train",
     data_dir: Optional[str | pathlib.Path] = None,
     encoding: Optional[Encoding] = None,
+    data_seed: Optional[int] = None,
+    data_samples: Optional[int] = None,
 ) -> SpikeDataset:
-    """Load ``name`` ('digits', 'mnist', 'fashion-mnist', 'emnist', 'shd') as spike trains.
+    """Load ``name`` ('digits', 'mnist1d', 'mnist', 'fashion-mnist', 'emnist', 'shd') as spike trains.
 
-    ``encoding`` defaults to the data set's own (see ``DEFAULT_ENCODINGS``).
+    ``encoding`` defaults to the data set's own (see ``DEFAULT_ENCODINGS``);
+    ``data_seed`` and ``data_samples`` draw another sample of a generated data set (mnist1d).
     """
     if name not in DEFAULT_ENCODINGS:
         raise DataError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
-    source = load_source(name, split, pathlib.Path(data_dir) if data_dir else None)
+    source = load_source(name, split, pathlib.Path(data_dir) if data_dir else None, data_seed, data_samples)
     return SpikeDataset(source, encoding or DEFAULT_ENCODINGS[name], split)

@@ -29,7 +29,7 @@ from ..models.network import SpikingNetwork, migrate_state_dict, network_layout,
 from ..models.user import USER_FILE, describe_file, keep_copy
 from . import distributed
 from .checkpoint import load, save_atomic, write_text_atomic
-from .config import TrainConfig, epoch_lr
+from .config import TrainConfig, epoch_lr, make_optimizer
 from .engine import sequence_loss, unwrap
 from .methods import make_method
 
@@ -49,7 +49,8 @@ def resolve(config: TrainConfig, source_file: Optional[pathlib.Path] = None) -> 
     """
     layout = network_layout(config.network, source_file)
     config = replace(config, encoding=replace(config.encoding, layout=layout))
-    probe = load_dataset(config.dataset, "test", config.data_dir, config.encoding)
+    probe = load_dataset(config.dataset, "test", config.data_dir, config.encoding,
+                         data_seed=config.data_seed, data_samples=config.data_samples)
     network = config.network
     if network.kind == "stack" or network.input_shape is not None:
         if network.sample_shape != probe.input_shape:
@@ -62,8 +63,9 @@ def resolve(config: TrainConfig, source_file: Optional[pathlib.Path] = None) -> 
 
 def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
     """The training and test splits of a resolved config (:func:`resolve`)."""
-    return (load_dataset(config.dataset, "train", config.data_dir, config.encoding),
-            load_dataset(config.dataset, "test", config.data_dir, config.encoding))
+    draw = {"data_seed": config.data_seed, "data_samples": config.data_samples}
+    return (load_dataset(config.dataset, "train", config.data_dir, config.encoding, **draw),
+            load_dataset(config.dataset, "test", config.data_dir, config.encoding, **draw))
 
 
 @torch.no_grad()
@@ -170,7 +172,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
         if config.network.source is not None:
             keep_copy(pathlib.Path(source_file), run_dir)
     distributed.barrier()
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
+    optimizer = make_optimizer(config.optimizer, network.parameters(), config.lr)
     loss_fn = sequence_loss(network.output_kind, config.loss_gain, late_weighting=method.late_weighting)
     metrics: list[dict[str, Any]] = []
     start_epoch = 0
