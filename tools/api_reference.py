@@ -21,9 +21,9 @@ from typing import Any
 
 MODULES = (
     ("Data", ["lava_fptt.data.dataset", "lava_fptt.data.encoding", "lava_fptt.data.sources",
-              "lava_fptt.data.events"]),
-    ("Neurons: one definition of each dynamics", ["lava_fptt.neurons.ltc", "lava_fptt.neurons.dense",
-                                                  "lava_fptt.neurons.fixed_point"]),
+              "lava_fptt.data.events", "lava_fptt.data.mnist1d"]),
+    ("Neurons: one definition of each dynamics", ["lava_fptt.neurons.ltc", "lava_fptt.neurons.ltc_train",
+                                                  "lava_fptt.neurons.dense", "lava_fptt.neurons.fixed_point"]),
     ("Any lava-dl network, online", ["lava_fptt.online.adapter", "lava_fptt.online.blocks", "lava_fptt.online.output"]),
     ("Models and blocks", ["lava_fptt.models.network", "lava_fptt.models.chain", "lava_fptt.models.cuba",
                            "lava_fptt.models.conv", "lava_fptt.models.ltc", "lava_fptt.models.user",
@@ -45,7 +45,7 @@ MODULES = (
                                     "lava_fptt.onchip.storage", "lava_fptt.onchip.ann"]),
     ("Loihi 2 targeting", ["lava_fptt.loihi"]),
     ("Runtime, files, compatibility, benchmarks", ["lava_fptt.runtime", "lava_fptt.files", "lava_fptt.compat",
-                                                   "lava_fptt.bench.memory"]),
+                                                   "lava_fptt.bench.memory", "lava_fptt.bench.baselines"]),
     ("Command line", ["lava_fptt.cli", "lava_fptt.cli.common"]),
 )
 

@@ -54,7 +54,7 @@ FIGURES.mkdir(exist_ok=True)
 # A `TrainConfig` describes a whole run; `train` writes a resumable run directory
 # (`config.json`, `checkpoint.pt`, `metrics.json`, `training.png`). The same run from the
 # command line is
-# `lava-fptt train --algo fptt --lr 3e-4 --dataset digits --epochs 2 --out runs/01/fptt`.
+# `lava-fptt train --algo fptt --chunk 1 --optimizer adam --lr 3e-4 --dataset digits --epochs 2 --out runs/01/fptt`.
 #
 # FPTT takes one optimiser step per time step (16 per batch here), so it needs a smaller
 # learning rate than the once-per-batch methods.

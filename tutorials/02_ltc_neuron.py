@@ -201,7 +201,7 @@ else:
 #
 # Here: digits one row per step (8 steps), 5 epochs, a 64-neuron recurrent layer; the
 # command-line equivalent is
-# `lava-fptt train --model ltc --recurrent --hidden 64 --encoding rows --algo fptt --lr 3e-3 --epochs 5 --out runs/02/ltc_fptt`.
+# `lava-fptt train --model ltc --recurrent --hidden 64 --encoding rows --algo fptt --chunk 1 --optimizer adam --lr 3e-3 --epochs 5 --out runs/02/ltc_fptt`.
 
 # %%
 encoding = Encoding("rows")

@@ -14,7 +14,9 @@ Two arithmetics, chosen by ``quantized``:
 - ``quantized=True`` (quantization-aware training, the default): weights and parameters
   are rounded to the integers the Lava ``fixed_pt`` model will hold (straight-through
   gradients), saturated to their register widths, and every step runs the integer
-  arithmetic (:func:`dense_int`, :func:`ltc_step_int`) on ``float64`` tensors. The
+  arithmetic (:func:`dense_int`, :func:`ltc_step_int`): a chunk is one autograd node
+  (:mod:`lava_fptt.neurons.ltc_train`) whose forward runs the integer step functions and
+  whose backward is their straight-through gradient written out. The
   forward pass therefore computes exactly what the exported network computes in Lava;
   :meth:`integer_weights` and :meth:`integer_params` give those integers. Inputs must
   be integers (spikes, or graded integer messages).
@@ -28,18 +30,14 @@ gives ``W_r s[t-1]`` in both.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from lava_fptt.neurons.backend import ops_for
-from lava_fptt.neurons.dense import WEIGHT_MAX, WEIGHT_MIN, dense_int, weight_integers
 from lava_fptt.neurons.ltc import (
     ONE,
-    PARAM_SCALES,
-    PARAM_WIDTHS,
     LTCIntParams,
     LTCParams,
     LTCState,
@@ -47,18 +45,14 @@ from lava_fptt.neurons.ltc import (
     ReadoutParams,
     ReadoutState,
     ltc_step,
-    ltc_step_int,
     readout_step,
-    readout_step_int,
 )
+from lava_fptt.neurons.ltc_train import QAT_DTYPE, ltc_layer, quantize_params, quantize_weight, readout_layer
 
 NETX_NEURON_TYPES = {"spiking": "LTC", "readout": "LTC_READOUT"}
 """``neuron/type`` of LTC layers in a netx HDF5 file (format: ``docs/netx_ltc_format.md``)."""
 READOUT_MESSAGE_BITS = 24
 """The readout sends its 24-bit membrane ``u`` as a graded message."""
-
-QAT_DTYPE = torch.float64
-"""Integers up to 2**40 occur inside a step; float64 holds them exactly."""
 
 GATE_INIT = {
     "mem_gate_i": (0.0, 0.1),
@@ -120,33 +114,43 @@ class _LiquidBlock(nn.Module):
         if x.dim() != 3 or x.shape[1] != self.in_features:
             raise ValueError(f"{type(self).__name__} expects [batch, {self.in_features}, time], "
                              f"got {list(x.shape)}")
-        dtype = QAT_DTYPE if self.quantized else x.dtype
-        state = self._carried_state(x.shape[0], dtype, x.device)
-        synapse = self._synapse(dtype)
-        if self.quantized:
-            params = self._qat_params()
-        else:
-            params = self._float_params(*(getattr(self, f).to(dtype) for f in self._float_params._fields))
-        xs = x.to(dtype)
+        out = self._quantized_forward(x) if self.quantized else self._float_forward(x)
+        return self._output(out).to(x.dtype)
+
+    def _quantized_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The deployed integers: weights, parameters, ``Dense`` and neurons of the whole chunk as one
+        autograd node (:mod:`lava_fptt.neurons.ltc_train`)."""
+        state = self._carried_state(x.shape[0], QAT_DTYPE, x.device)
+        out, self._state = self._layer(x.permute(2, 0, 1), self._raw_params(), state)
+        return out.permute(1, 2, 0)
+
+    def _float_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The float form, step by step."""
+        state = self._carried_state(x.shape[0], x.dtype, x.device)
+        params = self._float_params(*(getattr(self, f).to(x.dtype) for f in self._float_params._fields))
+        w = self.weight.to(x.dtype)
+        w_rec = None if self.rec_weight is None else self.rec_weight.to(x.dtype)
         out = []
         for t in range(x.shape[2]):
-            y, state = self._step(synapse(xs[:, :, t], state), state, params)
+            a = x[:, :, t] @ w.T
+            if w_rec is not None:
+                a = a + state.s @ w_rec.T
+            y, state = self._step(a, state, params)
             out.append(y)
         self._state = state
-        return self._output(torch.stack(out, dim=-1)).to(x.dtype)
+        return torch.stack(out, dim=-1)
 
     # -------------------------------------------------------------- integer view
     def integer_weights(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The Dense integers used in quantized mode: feed-forward and recurrent (or None)."""
-        with torch.no_grad():
-            w = _to_int64(self._int_weight(self.weight))
-            w_rec = None if self.rec_weight is None else _to_int64(self._int_weight(self.rec_weight))
+        w = _to_int64(quantize_weight(self.weight, self.weight_exp)[0])
+        w_rec = None if self.rec_weight is None else _to_int64(quantize_weight(self.rec_weight, self.weight_exp)[0])
         return w, w_rec
 
     def integer_params(self) -> NamedTuple:
         """The integer neuron parameters used in quantized mode, as int64 numpy arrays."""
-        with torch.no_grad():
-            return self._int_params(*(_to_int64(v) for v in self._qat_params()))
+        ints, _ = quantize_params(self._raw_params(), self._int_params._fields)
+        return self._int_params(*(_to_int64(v) for v in ints.unbind(0)))
 
     def export_hdf5(self, group: Any) -> None:
         """Write this layer into the netx HDF5 group ``group`` (format: ``docs/netx_ltc_format.md``).
@@ -177,28 +181,6 @@ class _LiquidBlock(nn.Module):
             neuron.create_dataset(name, data=value.astype(np.int32))
 
     # ---------------------------------------------------------------- internals
-    def _synapse(self, dtype: torch.dtype) -> Callable[[torch.Tensor, NamedTuple], torch.Tensor]:
-        """The synaptic sum of one step, ``W x[t] (+ W_r s[t-1])``: as Lava's Dense in integers
-        (quantized) or as a float matrix product."""
-        if self.quantized:
-            w = self._int_weight(self.weight)
-            w_rec = None if self.rec_weight is None else self._int_weight(self.rec_weight)
-
-            def dense(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-                return dense_int(v, m, self.weight_exp)
-        else:
-            w = self.weight.to(dtype)
-            w_rec = None if self.rec_weight is None else self.rec_weight.to(dtype)
-
-            def dense(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-                return v @ m.T
-
-        def synapse(x_t: torch.Tensor, state: NamedTuple) -> torch.Tensor:
-            a = dense(x_t, w)
-            return a if w_rec is None else a + dense(state.s, w_rec)
-
-        return synapse
-
     def _carried_state(self, batch: int, dtype: torch.dtype, device: torch.device) -> NamedTuple:
         if self._state is None:
             zeros = torch.zeros(batch, self.out_features, dtype=dtype, device=device)
@@ -208,17 +190,9 @@ class _LiquidBlock(nn.Module):
                              f"{batch}: call reset_state() between batches")
         return type(self._state)(*(v.to(dtype) for v in self._state))
 
-    def _int_weight(self, w: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(weight_integers(w.to(QAT_DTYPE), self.weight_exp), WEIGHT_MIN, WEIGHT_MAX)
-
-    def _qat_params(self) -> NamedTuple:
-        """Parameters rounded to their integers (straight-through) and saturated to their widths."""
-        values = []
-        for name in self._int_params._fields:
-            width = PARAM_WIDTHS[name]
-            scaled = getattr(self, name).to(QAT_DTYPE) * PARAM_SCALES[name]
-            values.append(torch.clamp(ops_for(scaled).round(scaled), width.lo, width.hi))
-        return self._int_params(*values)
+    def _raw_params(self) -> torch.Tensor:
+        """The float neuron parameters stacked ``[P, N]`` in the order of the integer parameter type."""
+        return torch.stack([getattr(self, name) for name in self._int_params._fields])
 
 
 def _to_int64(v: torch.Tensor) -> np.ndarray:
@@ -231,9 +205,11 @@ class _SpikingBlock(_LiquidBlock):
     _int_params = LTCIntParams
     _state_type = LTCState
 
-    def _step(self, a: torch.Tensor, state: LTCState, params: NamedTuple
-              ) -> tuple[torch.Tensor, LTCState]:
-        return (ltc_step_int if self.quantized else ltc_step)(a, state, params)
+    def _step(self, a: torch.Tensor, state: LTCState, params: NamedTuple) -> tuple[torch.Tensor, LTCState]:
+        return ltc_step(a, state, params)
+
+    def _layer(self, x: torch.Tensor, raw: torch.Tensor, state: LTCState) -> tuple[torch.Tensor, LTCState]:
+        return ltc_layer(x, self.weight, self.rec_weight, raw, state, self.weight_exp)
 
     def _output(self, spikes: torch.Tensor) -> torch.Tensor:
         return spikes
@@ -278,9 +254,12 @@ class LTCReadout(_LiquidBlock):
         super().__init__(in_features, out_features, recurrent=False, quantized=quantized,
                          weight_exp=weight_exp)
 
-    def _step(self, a: torch.Tensor, state: ReadoutState, params: NamedTuple
-              ) -> tuple[torch.Tensor, ReadoutState]:
-        return (readout_step_int if self.quantized else readout_step)(a, state, params)
+    def _step(self, a: torch.Tensor, state: ReadoutState, params: NamedTuple) -> tuple[torch.Tensor, ReadoutState]:
+        return readout_step(a, state, params)
+
+    def _layer(self, x: torch.Tensor, raw: torch.Tensor, state: ReadoutState
+               ) -> tuple[torch.Tensor, ReadoutState]:
+        return readout_layer(x, self.weight, raw, state, self.weight_exp)
 
     def _output(self, u: torch.Tensor) -> torch.Tensor:
         return u / ONE if self.quantized else u

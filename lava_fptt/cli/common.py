@@ -76,12 +76,16 @@ def error_message(err: BaseException) -> str:
 
 def add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", choices=DATASETS, default="digits",
-                        help="data set (default: digits, built in; others read from --data-dir)")
+                        help="data set (default: digits; digits and mnist1d are built in, others read from --data-dir)")
     parser.add_argument("--data-dir", help="directory with the data set's files (IDX or SHD HDF5); nothing is downloaded")
     parser.add_argument("--encoding", choices=ENCODINGS,
                         help="spike encoding: rate (pixels as spike trains), pixel (one pixel per step), "
                              "rows (one row per step), bins (binned events, SHD); default: the data set's own")
     parser.add_argument("--steps", type=positive_int, help="time steps for rate/bins encodings")
+    parser.add_argument("--data-seed", type=int,
+                        help="mnist1d: seed of the generated draw (default: the package's, 42)")
+    parser.add_argument("--data-samples", type=positive_int,
+                        help="mnist1d: sequences drawn, train and test together, split 80/20 (default: 5000)")
 
 
 def encoding_from(args: argparse.Namespace) -> Encoding:

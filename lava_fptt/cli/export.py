@@ -24,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     config, model, _ = load_run(args.run_dir)
     target = pathlib.Path(args.output or pathlib.Path(args.run_dir) / "network.net")
-    metadata = {"dataset": config.dataset, "encoding": config.encoding.to_dict()}
+    metadata = {"dataset": config.dataset, "encoding": config.encoding.to_dict(),
+                "data_seed": config.data_seed, "data_samples": config.data_samples}
     path = export_network(model, target, metadata)
     return {"network": str(path), "layers": len(model.layers), "sizes": list(config.network.sizes)}

@@ -45,9 +45,17 @@ def encoding_for(args: argparse.Namespace, summary: Any) -> Encoding:
                     duration=default.duration, layout="image" if first in ("conv", "pool") else "flat")
 
 
+def draw_for(args: argparse.Namespace, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The generated data set's draw (seed, samples): as given, else as the network was trained on."""
+    same = metadata.get("dataset") == args.dataset
+    return {key: getattr(args, key, None) if getattr(args, key, None) is not None
+            else (metadata.get(key) if same else None) for key in ("data_seed", "data_samples")}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     summary = describe(args.network)
-    data = load_dataset(args.dataset, "test", args.data_dir, encoding_for(args, summary))
+    data = load_dataset(args.dataset, "test", args.data_dir, encoding_for(args, summary),
+                        **draw_for(args, summary.metadata))
     index = np.arange(min(args.samples, len(data)))
     inputs, labels = data.spikes(index), data.labels[index]
     lava = run_in_lava(args.network, inputs, args.precision, progress=not args.no_progress)

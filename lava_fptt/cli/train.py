@@ -10,11 +10,17 @@ from ..data import load_dataset
 from ..models.network import MODELS, NetworkConfig
 from ..models.user import USER_FILE, describe_file, parse_spec
 from ..training import METHODS, TrainConfig, distributed, train
+from ..training.config import OPTIMIZERS
 from ..training.methods.sltt import DEFAULT_CHUNK
 from .common import add_data, add_json, encoding_from
 
 # Options passed to the method under the same name, and only when given on the command line.
 METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting")
+ALGO_DEFAULTS: dict[str, dict[str, Any]] = {"fptt": {"optimizer": "adam", "chunk": 8, "lr": 1e-2}}
+"""Defaults of a method's command line where the measured best differs from the general ones
+(FPTT: the best of the ablation of the sFPTT reference's settings on MNIST-1D,
+``docs/temporal-benchmark.md``)."""
+DEFAULT_LR = 3e-3
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +49,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--hidden", type=int, nargs="+", help="hidden layer sizes of a dense stack (default: 128)")
     parser.add_argument("--epochs", type=int, default=8, help="epochs (default: 8)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 3e-3)")
+    parser.add_argument("--lr", type=float,
+                        help=f"learning rate (default: {DEFAULT_LR}, for fptt {ALGO_DEFAULTS['fptt']['lr']})")
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS),
+                        help="adam, or adamax (the sFPTT reference's); default adam")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                         help="constant, or cosine decay from --lr to 0 over the epochs (default: constant)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -52,7 +61,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="cross-entropy logits = gain x output: spike rate (CUBA) or readout at the last step (LTC); default 8")
     group = parser.add_argument_group("method options (passed only when given; defaults are the method's)")
     group.add_argument("--chunk", type=int,
-                       help="tbptt, fptt, sltt, sltt-k: steps per chunk (defaults: tbptt 16, fptt 1, sltt and sltt-k "
+                       help="tbptt, fptt, sltt, sltt-k: steps per chunk (defaults: tbptt 16, fptt "
+                            f"{ALGO_DEFAULTS['fptt']['chunk']}, sltt and sltt-k "
                             f"{DEFAULT_CHUNK}; sltt on LTC networks always runs one step per call)")
     group.add_argument("--k", type=int, help="sltt-k: steps with a backward pass per batch (default: 4)")
     group.add_argument("--alpha", type=float, help="fptt: regularizer strength alpha (default: 0.1)")
@@ -71,6 +81,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def method_params(args: argparse.Namespace) -> dict[str, Any]:
     """The method's hyperparameters given on the command line (stored in ``TrainConfig.algo_params``)."""
     params = {name: getattr(args, name) for name in METHOD_OPTIONS if getattr(args, name, None) is not None}
+    defaults = ALGO_DEFAULTS.get(args.algo, {})
+    if "chunk" in defaults:
+        params.setdefault("chunk", defaults["chunk"])
     if params.get("clip") == 0:
         params["clip"] = None
     if args.algo == "sltt-k":
@@ -87,11 +100,14 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
     else:
         rank = 0
     encoding = encoding_from(args)
-    probe = load_dataset(args.dataset, "test", args.data_dir, encoding)
+    draw = {"data_seed": getattr(args, "data_seed", None), "data_samples": getattr(args, "data_samples", None)}
+    probe = load_dataset(args.dataset, "test", args.data_dir, encoding, **draw)
     network, source_file = network_config(args, probe.num_channels, probe.num_classes)
-    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, encoding=encoding, network=network,
+    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, **draw, encoding=encoding, network=network,
                          algo=args.algo, algo_params=method_params(args), epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, lr_schedule=getattr(args, "lr_schedule", "constant"),
+                         batch_size=args.batch_size, lr=args.lr or ALGO_DEFAULTS.get(args.algo, {}).get("lr", DEFAULT_LR),
+                         optimizer=getattr(args, "optimizer", None) or ALGO_DEFAULTS.get(args.algo, {}).get("optimizer", "adam"),
+                         lr_schedule=getattr(args, "lr_schedule", "constant"),
                          loss_gain=getattr(args, "loss_gain", 8.0),
                          seed=args.seed,
                          train_limit=args.train_limit)

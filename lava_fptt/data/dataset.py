@@ -99,25 +99,29 @@ def load_dataset(
     split: str = "train",
     data_dir: Optional[str | pathlib.Path] = None,
     encoding: Optional[Encoding] = None,
+    data_seed: Optional[int] = None,
+    data_samples: Optional[int] = None,
 ) -> SpikeDataset:
-    """Load ``name`` ('digits', 'mnist', 'fashion-mnist', 'emnist', 'shd') as spike trains.
+    """Load ``name`` ('digits', 'mnist1d', 'mnist', 'fashion-mnist', 'emnist', 'shd') as spike trains.
 
-    ``encoding`` defaults to the data set's own (see ``DEFAULT_ENCODINGS``).
+    ``encoding`` defaults to the data set's own (see ``DEFAULT_ENCODINGS``);
+    ``data_seed`` and ``data_samples`` draw another sample of a generated data set (mnist1d).
     """
     if name not in DEFAULT_ENCODINGS:
         raise DataError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
     if name in BUILT_IN and data_dir is not None:
         raise DataError(f"{name} is built in and reads no data directory; drop --data-dir {data_dir}")
-    source = load_source(name, split, pathlib.Path(data_dir) if data_dir else None)
+    source = load_source(name, split, pathlib.Path(data_dir) if data_dir else None, data_seed, data_samples)
     return SpikeDataset(source, encoding or DEFAULT_ENCODINGS[name], split)
 
 
 def load_splits(
     name: str, data_dir: Optional[str | pathlib.Path] = None, encoding: Optional[Encoding] = None,
+    data_seed: Optional[int] = None, data_samples: Optional[int] = None,
 ) -> tuple[SpikeDataset, SpikeDataset]:
     """The train and test splits of ``name`` (as :func:`load_dataset`), refused when their
     samples differ in size, channels or classes (mixed files in ``data_dir``)."""
-    train, test = (load_dataset(name, split, data_dir, encoding) for split in ("train", "test"))
+    train, test = (load_dataset(name, split, data_dir, encoding, data_seed, data_samples) for split in ("train", "test"))
     shapes = [split.sample_shape for split in (train, test)]
     if shapes[0] != shapes[1] or train.num_channels != test.num_channels or train.num_classes != test.num_classes:
         raise DataError(f"{name}{f' in {data_dir}' if data_dir else ''}: the train and test splits differ "

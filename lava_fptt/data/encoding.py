@@ -129,6 +129,7 @@ def bin_events(data: EventSet, index: np.ndarray, steps: int, duration: float) -
 
 DEFAULT_ENCODINGS = {
     "digits": Encoding("rate", steps=16),
+    "mnist1d": Encoding("pixel", levels=16),  # one value per step (T = 40), thermometer-coded
     "mnist": Encoding("rate", steps=32),
     "fashion-mnist": Encoding("rate", steps=32),
     "emnist": Encoding("rate", steps=32),

@@ -52,6 +52,12 @@ class ArrayOps(Protocol):
     def lookup(self, table: Sequence[int], index: Any, like: Any) -> Any:
         """``table[index]`` elementwise, in the dtype (and device) of ``like``."""
 
+    def take(self, table: np.ndarray, index: Any) -> Any:
+        """``table[index]`` elementwise for an int64 numpy ``table``, as an integer array of ``index``'s library."""
+
+    def is_float(self, x: Any) -> bool:
+        """Whether ``x`` holds floating-point values (integers computed with straight-through gradients)."""
+
     def spike(self, v: Any, scale: float) -> Any:
         """Heaviside ``v > 0`` in the dtype of ``v``; on float torch tensors with a
         surrogate gradient evaluated at ``v / scale``."""
@@ -64,12 +70,17 @@ class ArrayOps(Protocol):
 
 
 class NumpyOps:
-    """numpy implementation: integer arrays must be ``int64``."""
+    """numpy implementation: integer arrays must be ``int64``; float arrays holding integers
+    get the same values (exact below 2**52), as on torch, without gradients."""
 
     def shr(self, x: np.ndarray, n: int) -> np.ndarray:
+        if self.is_float(x):
+            return np.floor(x * 2.0 ** -n + 0.5)
         return (x + (1 << (n - 1))) >> n
 
     def floor_shr(self, x: np.ndarray, n: int) -> np.ndarray:
+        if self.is_float(x):
+            return np.floor(x * 2.0 ** -n)
         return x >> n
 
     def index_shr(self, x: np.ndarray, n: int) -> np.ndarray:
@@ -86,6 +97,12 @@ class NumpyOps:
 
     def lookup(self, table: Sequence[int], index: np.ndarray, like: np.ndarray) -> np.ndarray:
         return _numpy_table(tuple(table), np.dtype(like.dtype))[index]
+
+    def take(self, table: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return table[index]
+
+    def is_float(self, x: np.ndarray) -> bool:
+        return bool(np.issubdtype(np.asarray(x).dtype, np.floating))
 
     def spike(self, v: np.ndarray, scale: float) -> np.ndarray:
         return (v > 0).astype(v.dtype)
@@ -136,6 +153,12 @@ class TorchOps:
     def lookup(self, table: Sequence[int], index: Any, like: Any) -> Any:
         return _torch_table(tuple(table), like.dtype, like.device)[index.long()]
 
+    def take(self, table: np.ndarray, index: Any) -> Any:
+        return _torch_array(table, index.device)[index]
+
+    def is_float(self, x: Any) -> bool:
+        return bool(x.is_floating_point())
+
     def spike(self, v: Any, scale: float) -> Any:
         if not v.is_floating_point():
             return (v > 0).to(v.dtype)
@@ -162,6 +185,17 @@ def _numpy_table(table: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 @lru_cache(maxsize=None)
 def _torch_table(table: tuple[int, ...], dtype: Any, device: Any) -> Any:
     return _torch().tensor(table, dtype=dtype, device=device)
+
+
+_TORCH_ARRAYS: dict[tuple[int, Any], Any] = {}
+
+
+def _torch_array(table: np.ndarray, device: Any) -> Any:
+    """A torch copy of a read-only module-level numpy table, made once per device."""
+    key = (id(table), device)
+    if key not in _TORCH_ARRAYS:
+        _TORCH_ARRAYS[key] = _torch().from_numpy(np.array(table)).to(device)
+    return _TORCH_ARRAYS[key]
 
 
 _NUMPY = NumpyOps()

@@ -245,12 +245,14 @@ def readout_step(x: Array, state: ReadoutState, p: ReadoutParams) -> tuple[Array
 # ---------------------------------------------------------------------------
 # Integer form
 # ---------------------------------------------------------------------------
-def sigmoid_int(z: Array) -> Array:
-    """Sigmoid of ``z / 4096`` as a 12-bit fraction in ``0..4096`` (integer ops only).
+def sigmoid_interpolated(z: Array) -> Array:
+    """Sigmoid of ``z / 4096`` as a 12-bit fraction in ``0..4096``: the definition, integer ops only.
 
-    Linear interpolation between the knots of :data:`SIGMOID_TABLE`; negative inputs
-    use ``sigmoid(-z) = 1 - sigmoid(z)``, so the result is exactly symmetric.
-    Error against the true sigmoid: at most 1.6 / 4096 (interpolation plus rounding).
+    Linear interpolation between the knots of :data:`SIGMOID_TABLE` (one table read, one
+    multiply, one shift: what a hardware neuron computes); negative inputs use
+    ``sigmoid(-z) = 1 - sigmoid(z)``, so the result is exactly symmetric. Error against
+    the true sigmoid: at most 1.6 / 4096 (interpolation plus rounding). On float torch
+    tensors the gradient is the slope of the segment ``z`` lies on (0 beyond the table).
     """
     ops = ops_for(z)
     mag = ops.clip(ops.where(z < 0, -z, z), 0, SIGMOID_INPUT_MAX)
@@ -262,14 +264,67 @@ def sigmoid_int(z: Array) -> Array:
     return ops.where(z < 0, ONE - g, g)
 
 
-def _current_int(ops: ArrayOps, x: Array, bias: Array) -> Array:
-    """Synaptic input plus bias, from weight units to state units, saturated to 24 bits."""
-    return ops.clip((x + bias) * (1 << INPUT_SHIFT), -STATE_MAX, STATE_MAX)
+SIGMOID_VALUES: np.ndarray = sigmoid_interpolated(np.arange(-SIGMOID_INPUT_MAX, SIGMOID_INPUT_MAX + 1,
+                                                            dtype=np.int64))
+""":func:`sigmoid_interpolated` at every input from ``-SIGMOID_INPUT_MAX`` to ``SIGMOID_INPUT_MAX``
+(int64): beyond that range the sigmoid saturates, so these values are all it takes."""
+SIGMOID_VALUES.setflags(write=False)
 
 
-def _gate_int(ops: ArrayOps, coef_i: Array, i: Array, coef_s: Array, s: Array, bias: Array) -> Array:
-    """``sigmoid(coef_i * i + coef_s * s + bias)`` as a 12-bit fraction."""
-    return sigmoid_int(ops.shr(coef_i * i + coef_s * s, GATE_COEF_FRAC_BITS) + bias)
+def sigmoid_int(z: Array) -> Array:
+    """:func:`sigmoid_interpolated` of ``z``, the same integers.
+
+    On integer arrays one read of :data:`SIGMOID_VALUES` (the interpolation evaluated in
+    advance: three array operations instead of twenty); on float torch tensors, for
+    quantization-aware training with gradients, the interpolation itself.
+    """
+    ops = ops_for(z)
+    if ops.is_float(z):
+        return sigmoid_interpolated(z)
+    return ops.take(SIGMOID_VALUES, ops.clip(z, -SIGMOID_INPUT_MAX, SIGMOID_INPUT_MAX) + SIGMOID_INPUT_MAX)
+
+
+class LTCStepParts(NamedTuple):
+    """Every integer one integer LTC step computes, in the order it computes them.
+
+    :func:`ltc_step_int` returns ``s`` and the state ``(u, b, s)`` from these; the fast
+    quantization-aware training of :mod:`lava_fptt.neurons.ltc_train` keeps them to
+    evaluate the straight-through gradient without re-running the step.
+    """
+
+    i_in: Array  # (x + bias) << 6, before saturation
+    i: Array  # the input current, saturated to 24 bits
+    z_m: Array  # membrane gate pre-activation (sigmoid input, 12 fractional bits)
+    tau_m: Array
+    z_adp: Array  # adaptation gate pre-activation
+    tau_adp: Array
+    b: Array  # new adaptation
+    theta_in: Array  # b0 + beta * b, before saturation
+    theta: Array
+    u_in: Array  # new membrane before the spike's reset
+    s: Array
+    u: Array  # new membrane
+
+
+class ReadoutStepParts(NamedTuple):
+    """Every integer one integer readout step computes (see :class:`LTCStepParts`)."""
+
+    i_in: Array
+    i: Array
+    z_m: Array
+    tau_m: Array
+    u: Array
+
+
+def _current_int(ops: ArrayOps, x: Array, bias: Array) -> tuple[Array, Array]:
+    """Synaptic input plus bias, from weight units to state units: before and after saturation to 24 bits."""
+    i_in = (x + bias) * (1 << INPUT_SHIFT)
+    return i_in, ops.clip(i_in, -STATE_MAX, STATE_MAX)
+
+
+def _gate_preactivation(ops: ArrayOps, coef_i: Array, i: Array, coef_s: Array, s: Array, bias: Array) -> Array:
+    """``coef_i * i + coef_s * s + bias`` at the sigmoid's input scale (12 fractional bits)."""
+    return ops.shr(coef_i * i + coef_s * s, GATE_COEF_FRAC_BITS) + bias
 
 
 def _toward_int(ops: ArrayOps, v: Array, target: Array, frac: Array) -> Array:
@@ -284,6 +339,27 @@ def _check_int_args(x: Array, state: tuple[Array, ...], p: tuple[Array, ...]) ->
     check_int64(x, *state, *(v for v in p if hasattr(v, "dtype")))
 
 
+def ltc_step_int_parts(x: Array, state: LTCState, p: LTCIntParams) -> LTCStepParts:
+    """One step of LTC neurons in the integer form, with every intermediate integer.
+
+    The definition of the integer step; :func:`ltc_step_int` is its usual view.
+    """
+    ops = ops_for(x)
+    _check_int_args(x, state, p)
+    i_in, i = _current_int(ops, x, p.bias)
+    z_m = _gate_preactivation(ops, p.mem_gate_i, i, p.mem_gate_u, state.u, p.mem_gate_bias)
+    tau_m = sigmoid_int(z_m)
+    z_adp = _gate_preactivation(ops, p.adp_gate_i, i, p.adp_gate_b, state.b, p.adp_gate_bias)
+    tau_adp = sigmoid_int(z_adp)
+    b = _toward_int(ops, state.b, state.s * ONE, ONE - tau_adp)
+    theta_in = p.b0 + ops.shr(p.beta * b, STATE_FRAC_BITS)
+    theta = ops.clip(theta_in, -STATE_MAX, STATE_MAX)
+    u_in = _toward_int(ops, state.u, i, tau_m)
+    s = ops.spike(u_in - theta, float(ONE))
+    u = u_in - s * ops.shr(p.reset_frac * u_in, STATE_FRAC_BITS)  # reset_frac = 4096: u * (1 - s) exactly
+    return LTCStepParts(i_in, i, z_m, tau_m, z_adp, tau_adp, b, theta_in, theta, u_in, s, u)
+
+
 def ltc_step_int(x: Array, state: LTCState, p: LTCIntParams) -> tuple[Array, LTCState]:
     """One step of LTC neurons in the integer form (see module docstring for scales).
 
@@ -292,26 +368,23 @@ def ltc_step_int(x: Array, state: LTCState, p: LTCIntParams) -> tuple[Array, LTC
     the same values are computed with straight-through gradients. Returns the spikes
     (0/1) and the new state.
     """
+    parts = ltc_step_int_parts(x, state, p)
+    return parts.s, LTCState(parts.u, parts.b, parts.s)
+
+
+def readout_step_int_parts(x: Array, state: ReadoutState, p: ReadoutIntParams) -> ReadoutStepParts:
+    """One step of the liquid leaky integrator readout in the integer form, with every intermediate."""
     ops = ops_for(x)
     _check_int_args(x, state, p)
-    i = _current_int(ops, x, p.bias)
-    tau_m = _gate_int(ops, p.mem_gate_i, i, p.mem_gate_u, state.u, p.mem_gate_bias)
-    tau_adp = _gate_int(ops, p.adp_gate_i, i, p.adp_gate_b, state.b, p.adp_gate_bias)
-    b = _toward_int(ops, state.b, state.s * ONE, ONE - tau_adp)
-    theta = ops.clip(p.b0 + ops.shr(p.beta * b, STATE_FRAC_BITS), -STATE_MAX, STATE_MAX)
-    u = _toward_int(ops, state.u, i, tau_m)
-    s = ops.spike(u - theta, float(ONE))
-    u = u - s * ops.shr(p.reset_frac * u, STATE_FRAC_BITS)  # reset_frac = 4096: u * (1 - s) exactly
-    return s, LTCState(u, b, s)
+    i_in, i = _current_int(ops, x, p.bias)
+    z_m = _gate_preactivation(ops, p.mem_gate_i, i, p.mem_gate_u, state.u, p.mem_gate_bias)
+    tau_m = sigmoid_int(z_m)
+    return ReadoutStepParts(i_in, i, z_m, tau_m, _toward_int(ops, state.u, i, tau_m))
 
 
 def readout_step_int(x: Array, state: ReadoutState, p: ReadoutIntParams) -> tuple[Array, ReadoutState]:
     """One step of the liquid leaky integrator readout in the integer form; output is ``u``."""
-    ops = ops_for(x)
-    _check_int_args(x, state, p)
-    i = _current_int(ops, x, p.bias)
-    tau_m = _gate_int(ops, p.mem_gate_i, i, p.mem_gate_u, state.u, p.mem_gate_bias)
-    u = _toward_int(ops, state.u, i, tau_m)
+    u = readout_step_int_parts(x, state, p).u
     return u, ReadoutState(u)
 
 

@@ -26,9 +26,13 @@ class _GaussianSpike(torch.autograd.Function):
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
         (v,) = ctx.saved_tensors
-        width = SURROGATE_WIDTH
-        bump = torch.exp(-0.5 * (v / width) ** 2) / (math.sqrt(2.0 * math.pi) * width)
-        return grad * bump
+        return grad * surrogate_grad(v)
+
+
+def surrogate_grad(v: torch.Tensor) -> torch.Tensor:
+    """The Gaussian bump that stands for the derivative of ``H`` at ``v``."""
+    width = SURROGATE_WIDTH
+    return torch.exp(-0.5 * (v / width) ** 2) / (math.sqrt(2.0 * math.pi) * width)
 
 
 def spike_fn(v: torch.Tensor) -> torch.Tensor:

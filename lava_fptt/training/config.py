@@ -4,13 +4,25 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
+
+import torch
 
 from ..data import Encoding
 from ..models.network import NetworkConfig
 
 
 LR_SCHEDULES = ("constant", "cosine")
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax}
+"""Optimizers by name: Adam, and Adamax (Adam with an infinity norm, the sFPTT reference's choice)."""
+
+
+def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """The optimizer ``name`` over ``params``, its multi-tensor implementation (one call per
+    operation for all parameters: methods that step every time step call it often)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    return OPTIMIZERS[name](params, lr=lr, foreach=True)
 
 
 def epoch_lr(config: "TrainConfig", epoch: int) -> float:
@@ -27,6 +39,10 @@ class TrainConfig:
 
     dataset: str = "digits"
     data_dir: Optional[str] = None
+    data_seed: Optional[int] = None
+    """Generated data sets (mnist1d): the draw's seed; None for the data set's default."""
+    data_samples: Optional[int] = None
+    """Generated data sets (mnist1d): samples drawn (train and test together); None for the default."""
     encoding: Encoding = field(default_factory=Encoding)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algo: str = "bptt"
@@ -34,6 +50,8 @@ class TrainConfig:
     epochs: int = 8
     batch_size: int = 32
     lr: float = 3e-3
+    optimizer: str = "adam"
+    """'adam' or 'adamax' (see :data:`OPTIMIZERS`)."""
     lr_schedule: str = "constant"
     """'constant', or 'cosine': epoch e (from 0) trains at lr * (1 + cos(pi * e / epochs)) / 2."""
     loss_gain: float = 8.0
@@ -52,6 +70,8 @@ class TrainConfig:
                              f"got {self.network.reset_frac}")
         if self.train_limit is not None and self.train_limit < 1:
             raise ValueError(f"train_limit must be >= 1 (or None for all samples), got {self.train_limit}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
 

@@ -32,7 +32,7 @@ from ..models.user import USER_FILE, describe_file, keep_copy
 from . import distributed
 from .checkpoint import (CHECKPOINT, CONFIG, RunDirError, check_finite, load, read_config, resume_state, save_atomic,
                          write_text_atomic)
-from .config import TrainConfig, epoch_lr
+from .config import TrainConfig, epoch_lr, make_optimizer
 from .engine import sequence_loss, unwrap
 from .methods import make_method
 
@@ -48,7 +48,8 @@ def resolve(config: TrainConfig, source_file: Optional[pathlib.Path] = None) -> 
     """
     layout = network_layout(config.network, source_file)
     config = replace(config, encoding=replace(config.encoding, layout=layout))
-    probe = load_dataset(config.dataset, "test", config.data_dir, config.encoding)
+    probe = load_dataset(config.dataset, "test", config.data_dir, config.encoding,
+                         data_seed=config.data_seed, data_samples=config.data_samples)
     network = config.network
     if network.kind == "stack" or network.input_shape is not None:
         if network.sample_shape != probe.input_shape:
@@ -61,7 +62,8 @@ def resolve(config: TrainConfig, source_file: Optional[pathlib.Path] = None) -> 
 
 def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
     """The training and test splits of a resolved config (:func:`resolve`)."""
-    return load_splits(config.dataset, config.data_dir, config.encoding)
+    return load_splits(config.dataset, config.data_dir, config.encoding, data_seed=config.data_seed,
+                       data_samples=config.data_samples)
 
 
 @torch.no_grad()
@@ -164,7 +166,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     if per_rank < 1:
         raise ValueError(f"fewer training batches than processes ({world}); lower --batch-size")
     state = resume_state(run_dir, config)  # refuses a run of another config before anything is written
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
+    optimizer = make_optimizer(config.optimizer, network.parameters(), config.lr)
     loss_fn = sequence_loss(network.output_kind, config.loss_gain, late_weighting=method.late_weighting)
     metrics: list[dict[str, Any]] = []
     start_epoch = 0

@@ -69,20 +69,28 @@ class FPTT(Method):
 
     @torch.no_grad()
     def add_regularizer_grad(self, params: dict[str, torch.nn.Parameter]) -> None:
-        """p.grad += dR/dW = alpha (W - W_bar) - lam / 2."""
-        for name, p in params.items():
-            grad = self.alpha * (p - self.w_bar[name]) - 0.5 * self.lam[name]
+        """p.grad += dR/dW = alpha (W - W_bar) - lam / 2 (one multi-tensor operation per term)."""
+        for p in params.values():
             if p.grad is None:
-                p.grad = grad
-            else:
-                p.grad.add_(grad)
+                p.grad = torch.zeros_like(p)
+        weights, w_bar, lam = self._lists(params)
+        grad = torch._foreach_sub(weights, w_bar)
+        torch._foreach_mul_(grad, self.alpha)
+        torch._foreach_add_(grad, lam, alpha=-0.5)
+        torch._foreach_add_([p.grad for p in weights], grad)
 
     @torch.no_grad()
     def update_duals(self, params: dict[str, torch.nn.Parameter]) -> None:
         """lam <- lam - alpha (W - W_bar); then W_bar <- (W_bar + W)/2 - lam/(2 alpha)."""
-        for name, p in params.items():
-            self.lam[name].sub_(self.alpha * (p - self.w_bar[name]))
-            self.w_bar[name].add_(p).mul_(0.5).sub_(self.lam[name] / (2 * self.alpha))
+        weights, w_bar, lam = self._lists(params)
+        torch._foreach_add_(lam, torch._foreach_sub(weights, w_bar), alpha=-self.alpha)
+        torch._foreach_add_(w_bar, weights)
+        torch._foreach_mul_(w_bar, 0.5)
+        torch._foreach_add_(w_bar, lam, alpha=-1.0 / (2 * self.alpha))
+
+    def _lists(self, params: dict[str, torch.nn.Parameter]) -> tuple[list[torch.Tensor], ...]:
+        names = list(params)
+        return [params[n] for n in names], [self.w_bar[n] for n in names], [self.lam[n] for n in names]
 
     def train_batch(self, model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor,
                     loss_fn: SequenceLoss, optimizer: torch.optim.Optimizer) -> tuple[float, torch.Tensor]:

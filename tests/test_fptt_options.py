@@ -1,0 +1,47 @@
+"""FPTT's reference options: the optimizer choice and the command line's defaults for --algo fptt."""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+import torch
+
+from lava_fptt.cli import train as train_cli
+from lava_fptt.training import TrainConfig
+from lava_fptt.training.config import make_optimizer
+
+
+def test_optimizers_by_name_are_the_multi_tensor_torch_ones() -> None:
+    params = [torch.nn.Parameter(torch.ones(3))]
+    adamax = make_optimizer("adamax", params, 0.01)
+    assert isinstance(adamax, torch.optim.Adamax) and adamax.defaults["foreach"] is True
+    assert adamax.defaults["lr"] == 0.01
+    assert isinstance(make_optimizer("adam", params, 0.01), torch.optim.Adam)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        make_optimizer("sgd", params, 0.01)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        TrainConfig(optimizer="sgd")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    train_cli.add_parser(parser.add_subparsers())
+    return parser.parse_args(["train", "--out", "unused", *argv])
+
+
+def config_of(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> TrainConfig:
+    """The TrainConfig the command would train, without training."""
+    seen = {}
+    monkeypatch.setattr(train_cli, "train", lambda config, out, progress, **_: seen.setdefault("config", config))
+    train_cli.run(parse(argv))
+    return seen["config"]
+
+
+def test_fptt_defaults_to_the_measured_best_and_options_override_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    best = train_cli.ALGO_DEFAULTS["fptt"]
+    config = config_of(["--algo", "fptt"], monkeypatch)
+    assert (config.optimizer, config.algo_params["chunk"], config.lr) == (best["optimizer"], best["chunk"], best["lr"])
+    config = config_of(["--algo", "fptt", "--optimizer", "adamax", "--chunk", "1", "--lr", "0.003"], monkeypatch)
+    assert (config.optimizer, config.algo_params["chunk"], config.lr) == ("adamax", 1, 0.003)
+    config = config_of(["--algo", "bptt"], monkeypatch)
+    assert (config.optimizer, config.algo_params, config.lr) == ("adam", {}, train_cli.DEFAULT_LR)
