@@ -74,7 +74,7 @@ def leftovers(processes: list[psutil.Process], segments: set[str]) -> tuple[list
 
 
 COMMANDS = {
-    "run": lambda net: ["run", str(net), "--samples", "359", "--json"],
+    "run": lambda net: ["run", str(net), "--samples", "359", "--steps", "100", "--json"],  # minutes of Lava
     "learn --engine lava": lambda net: ["learn", "--engine", "lava", "--samples", "400", "--steps-per-sample", "16",
                                         "--hidden", "32", "--json"],
 }
