@@ -45,8 +45,11 @@ from .loader import describe, load_network
 from .validate import require_neurons
 
 PRECISIONS = {"fixed": "fixed_pt", "float": "floating_pt"}
-PROGRESS_PIECES = 50
-"""With a progress bar, a run pauses about this many times (each pause costs a few ms)."""
+PROGRESS_PIECES = 20
+"""With a progress bar, a run pauses about this many times. A pause costs about 25 ms here
+(measured: 50 pauses in a run of 7,900 steps gave 0.92-0.94x the steps/s of the same run
+without), so 20 cost about half a second, whatever the run's length. Without a terminal
+there is no bar and no pause."""
 
 
 @dataclass(frozen=True)
