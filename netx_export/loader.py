@@ -14,6 +14,7 @@ from typing import Any, Optional
 from lava_fptt.blocks.ltc import NETX_NEURON_TYPES
 
 from .errors import NetworkFileError
+from .validate import check_netx_layer
 
 LTC_NEURONS = tuple(NETX_NEURON_TYPES.values())
 
@@ -65,7 +66,12 @@ def dataset_text(value: Any) -> str:
 
 
 def describe(path: str | pathlib.Path) -> NetworkSummary:
-    """Validate ``path`` as a netx network file and summarise it, or raise NetworkFileError."""
+    """Validate ``path`` as a netx network file and summarise it, or raise NetworkFileError.
+
+    Checks the layer numbering and types, every layer netx builds (weights, neuron
+    parameters and sizes, :func:`netx_export.validate.check_netx_layer`) and that each
+    dense layer takes as many inputs as the layer before it gives.
+    """
     import h5py
 
     path = pathlib.Path(path)
@@ -90,9 +96,15 @@ def describe(path: str | pathlib.Path) -> NetworkSummary:
             kind = dataset_text(group["type"][()])
             types.append(kind)
             neurons.append(neuron_type(group))
+            if neurons[-1] not in LTC_NEURONS:
+                check_netx_layer(f"{path}: layer {name}", group, kind, neurons[-1])
+            elif "weight" not in group:
+                raise NetworkFileError(f"{path}: layer {name} has no 'weight'")
             sizes = _layer_sizes(group, kind)
-            if sizes is None and kind in ("dense", "dense_rec"):
-                raise NetworkFileError(f"{path}: dense layer {name} has no 'weight'")
+            if sizes is not None and kind in ("dense", "dense_rec") and num_outputs is not None \
+                    and sizes[0] != num_outputs:
+                raise NetworkFileError(f"{path}: layer {name} takes {sizes[0]} inputs, but the layer before "
+                                       f"gives {num_outputs}")
             if sizes is not None:
                 if num_inputs is None and num_outputs is None:
                     num_inputs = sizes[0]

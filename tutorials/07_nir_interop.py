@@ -52,9 +52,10 @@ from netx_export.nir.export import export_nir
 from netx_export.nir.peers import run_norse, run_snntorch
 
 torch.set_num_threads(1)
-FIXTURES = pathlib.Path("../tests/fixtures/nir")
-FIGURES = pathlib.Path("figures")
-RUNS = pathlib.Path("runs/07")
+HERE = pathlib.Path(__file__).resolve().parent if "__file__" in globals() else pathlib.Path.cwd()  # a notebook runs here
+FIXTURES = HERE.parent / "tests" / "fixtures" / "nir"
+FIGURES = HERE / "figures"  # beside the tutorial, wherever it is run from
+RUNS = HERE / "runs" / "07"
 FIGURES.mkdir(exist_ok=True)
 RUNS.mkdir(parents=True, exist_ok=True)
 

@@ -13,7 +13,7 @@ from netx_export.inference import PRECISIONS, run_in_lava, spike_match
 from ..data import DEFAULT_ENCODINGS, Encoding, load_dataset
 from ..models.network import predict
 from ..training import load_run
-from .common import add_data, add_json
+from .common import add_data, add_json, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                         "readout's graded values).")
     parser.add_argument("network", metavar="NETWORK", help="a netx HDF5 network file")
     add_data(parser)
-    parser.add_argument("--samples", type=int, default=100, help="test samples to run (default: 100)")
+    parser.add_argument("--samples", type=positive_int, default=100, help="test samples to run (default: 100)")
     parser.add_argument("--precision", choices=sorted(PRECISIONS), default="fixed",
                         help="fixed: bit-accurate fixed-point models (default); float: floating-point models")
     parser.add_argument("--reference", metavar="RUN_DIR", help="compare with the torch model of this run directory")
@@ -53,14 +53,12 @@ def draw_for(args: argparse.Namespace, metadata: dict[str, Any]) -> dict[str, An
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    if args.samples < 1:
-        raise ValueError(f"--samples must be >= 1, got {args.samples}")
     summary = describe(args.network)
     data = load_dataset(args.dataset, "test", args.data_dir, encoding_for(args, summary),
                         **draw_for(args, summary.metadata))
     index = np.arange(min(args.samples, len(data)))
     inputs, labels = data.spikes(index), data.labels[index]
-    lava = run_in_lava(args.network, inputs, args.precision)
+    lava = run_in_lava(args.network, inputs, args.precision, progress=not args.no_progress)
     kind = "readout" if lava.graded else "spikes"
     result: dict[str, Any] = {"network": str(summary.path), "samples": len(index), "precision": args.precision,
                               "accuracy": accuracy(lava.output, labels, kind), "steps_per_s": lava.steps_per_s}

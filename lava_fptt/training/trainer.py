@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import pathlib
+import sys
 import time
 from dataclasses import replace
 from typing import Any, Optional, Union
@@ -24,20 +25,18 @@ from typing import Any, Optional, Union
 import torch
 from tqdm.auto import tqdm
 
-from ..data import SpikeDataset, load_dataset
+from ..data import SpikeDataset, load_dataset, load_splits
+from ..files import atomic_path, remove_stale_temporaries, writable_dir
 from ..models.network import SpikingNetwork, migrate_state_dict, network_layout, predict
 from ..models.user import USER_FILE, describe_file, keep_copy
 from . import distributed
-from .checkpoint import load, save_atomic, write_text_atomic
+from .checkpoint import (CHECKPOINT, CONFIG, RunDirError, check_finite, load, read_config, resume_state, save_atomic,
+                         write_text_atomic)
 from .config import TrainConfig, epoch_lr, make_optimizer
 from .engine import sequence_loss, unwrap
 from .methods import make_method
 
-CHECKPOINT, CONFIG, METRICS, PLOT = "checkpoint.pt", "config.json", "metrics.json", "training.png"
-
-
-class RunDirError(ValueError):
-    """A run directory is missing, incomplete, or belongs to a different config."""
+METRICS, PLOT = "metrics.json", "training.png"
 
 
 def resolve(config: TrainConfig, source_file: Optional[pathlib.Path] = None) -> TrainConfig:
@@ -63,9 +62,8 @@ def resolve(config: TrainConfig, source_file: Optional[pathlib.Path] = None) -> 
 
 def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
     """The training and test splits of a resolved config (:func:`resolve`)."""
-    draw = {"data_seed": config.data_seed, "data_samples": config.data_samples}
-    return (load_dataset(config.dataset, "train", config.data_dir, config.encoding, **draw),
-            load_dataset(config.dataset, "test", config.data_dir, config.encoding, **draw))
+    return load_splits(config.dataset, config.data_dir, config.encoding, data_seed=config.data_seed,
+                       data_samples=config.data_samples)
 
 
 @torch.no_grad()
@@ -86,7 +84,7 @@ def load_run(run_dir: str | pathlib.Path) -> tuple[TrainConfig, SpikingNetwork, 
     for name in (CONFIG, CHECKPOINT):
         if not (run_dir / name).is_file():
             raise RunDirError(f"{run_dir}: no {name} (not a training run, or no epoch completed yet)")
-    config = TrainConfig.from_json((run_dir / CONFIG).read_text())
+    config = read_config(run_dir / CONFIG)
     state = load(run_dir / CHECKPOINT)
     model = build_model(config, run_dir / USER_FILE)
     load_weights(model, state["model"], run_dir)
@@ -134,7 +132,8 @@ def plot_metrics(metrics: list[dict[str, Any]], path: pathlib.Path, title: str) 
     ax_acc.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
 
 
@@ -157,40 +156,38 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
         config = replace(config, network=replace(config.network, source=describe_file(source_file,
                                                                                       config.network.source.class_name)))
     config = resolve(config, pathlib.Path(source_file) if source_file else None)
-    if (run_dir / CONFIG).exists():
-        saved = TrainConfig.from_json((run_dir / CONFIG).read_text())
-        if replace(saved, epochs=config.epochs) != config:
-            raise RunDirError(f"{run_dir}: holds a run with a different config; choose another --out")
     torch.manual_seed(config.seed)
     network = build_model(config, source_file)
     train_data, test_data = datasets(config)
     outputs = network.run(torch.zeros(1, *config.network.sample_shape, 1)).shape[1]
     if outputs != train_data.num_classes:
         raise ValueError(f"the network has {outputs} outputs; {config.dataset} has {train_data.num_classes} classes")
-    if lead:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if config.network.source is not None:
-            keep_copy(pathlib.Path(source_file), run_dir)
-    distributed.barrier()
+    per_rank = train_data.num_batches(config.batch_size, config.train_limit) // world
+    if per_rank < 1:
+        raise ValueError(f"fewer training batches than processes ({world}); lower --batch-size")
+    state = resume_state(run_dir, config)  # refuses a run of another config before anything is written
     optimizer = make_optimizer(config.optimizer, network.parameters(), config.lr)
     loss_fn = sequence_loss(network.output_kind, config.loss_gain, late_weighting=method.late_weighting)
     metrics: list[dict[str, Any]] = []
     start_epoch = 0
-    if (run_dir / CHECKPOINT).exists():
-        state = load(run_dir / CHECKPOINT)
+    if state is not None:
         load_weights(network, state["model"], run_dir)
         optimizer.load_state_dict(state["optimizer"])
         method.load_state_dict({key: migrate_state_dict(value, "net.") if isinstance(value, dict) else value
                                 for key, value in state["method"].items()})
         metrics = state["metrics"]
         start_epoch = state["epoch"]
+        if lead:
+            tqdm.write(f"resuming {run_dir} after epoch {start_epoch} of {config.epochs}", file=sys.stderr)
     distributed.barrier()  # every rank has read the old config before rank 0 rewrites it
     if lead:
+        writable_dir(run_dir)
+        if config.network.source is not None:
+            keep_copy(pathlib.Path(source_file), run_dir)
+        for name in (CHECKPOINT, CONFIG, METRICS, PLOT):  # left by a process killed while writing
+            remove_stale_temporaries(run_dir, name)
         write_text_atomic(config.to_json(), run_dir / CONFIG)
     model = distributed.wrap(network)
-    per_rank = train_data.num_batches(config.batch_size, config.train_limit) // world
-    if per_rank < 1:
-        raise ValueError(f"fewer training batches than processes ({world}); lower --batch-size")
 
     for epoch in range(start_epoch, config.epochs):
         began = time.perf_counter()
@@ -210,6 +207,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
             seen += len(y)
             bar.set_postfix(loss=f"{loss:.3f}", acc=f"{correct / seen:.3f}")
         loss_sum, correct, seen = distributed.sum_over_ranks([loss_sum, correct, seen])
+        check_finite(network, loss_sum / (per_rank * world), epoch + 1)  # the same on every rank
         unwrap(model).reset_state()
         model.eval()
         record = None
@@ -224,7 +222,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
             if progress:
                 tqdm.write(f"epoch {record['epoch']}: loss {record['train_loss']:.4f} "
                            f"train {record['train_accuracy']:.4f} test {record['test_accuracy']:.4f} "
-                           f"({record['seconds']:.1f} s)")
+                           f"({record['seconds']:.1f} s)", file=sys.stderr)
         metrics.append(distributed.from_rank0(record))
         if lead:
             save_atomic({"model": network.net.state_dict(), "optimizer": optimizer.state_dict(),
