@@ -14,6 +14,7 @@ from typing import Any, Optional
 from lava_fptt.blocks.ltc import NETX_NEURON_TYPES
 
 from .errors import NetworkFileError
+from .readout import is_readout
 
 LTC_NEURONS = tuple(NETX_NEURON_TYPES.values())
 
@@ -35,6 +36,9 @@ class NetworkSummary:
     num_outputs: int
     metadata: dict[str, Any]
     neuron_types: tuple[Optional[str], ...] = ()
+    cuba_readout: bool = False
+    """The last layer is a graded CUBA readout: neurons that never spike, their voltage the output
+    (:mod:`netx_export.readout`; lava-dl's ``cuba.Affine``)."""
 
     @property
     def num_layers(self) -> int:
@@ -53,8 +57,8 @@ class NetworkSummary:
 
     @property
     def graded_output(self) -> bool:
-        """True when the last layer sends graded values (the LTC readout's ``u``), not spikes."""
-        return bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"]
+        """True when the last layer sends graded values (the LTC readout's ``u``, a CUBA readout's ``v``), not spikes."""
+        return self.cuba_readout or (bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"])
 
 
 def dataset_text(value: Any) -> str:
@@ -100,7 +104,8 @@ def describe(path: str | pathlib.Path) -> NetworkSummary:
         if num_outputs is None:
             raise NetworkFileError(f"{path}: no layer with a known size; layer types are {types}")
         metadata = json.loads(f.attrs["config"]) if "config" in f.attrs else {}
-    return NetworkSummary(path, tuple(types), num_inputs, num_outputs, metadata, tuple(neurons))
+        readout = is_readout(layers[names[-1]])
+    return NetworkSummary(path, tuple(types), num_inputs, num_outputs, metadata, tuple(neurons), readout)
 
 
 def _layer_sizes(group: Any, kind: str) -> Optional[tuple[Optional[int], int]]:

@@ -3,9 +3,10 @@
 :func:`compare_in_lava` runs the netx file in Lava's fixed-point simulation with every
 layer recorded (:func:`netx_export.inference.run_in_lava`) and sets each layer's spikes
 beside a reference's (the float simulation :func:`netx_export.nir.simulate`, or a peer
-such as snnTorch), step by step on the same inputs. The inputs get ``L`` empty steps
-appended (``L`` the number of Lava blocks) so that the last layer's answer to the last
-input step is inside the run; all layers are compared over the input's own steps.
+such as snnTorch), step by step on the same inputs. Lava runs with the graph's timing
+(``delayed=False``): each layer starts from rest when a sample's first input reaches it
+and is read at its own pipeline depth, so its step ``t`` is the graph's step ``t``, biased
+layers included. A graded readout (``LI``, ``CubaLI``, ``I``) is compared by its values.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..inference import run_in_lava, spike_match
-from ..loader import describe
+from .importer import readout_scale
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,17 @@ def match(name: str, lava: np.ndarray, reference: np.ndarray) -> LayerMatch:
 
 
 def lava_layers(network: str | pathlib.Path, inputs: np.ndarray) -> list[np.ndarray]:
-    """Spikes [N, size, T] of every layer of ``network`` in Lava (fixed point) over the inputs' T steps."""
-    depth = describe(network).num_blocks
-    steps = inputs.shape[-1]
-    padded = np.concatenate([inputs, np.zeros((*inputs.shape[:-1], depth))], axis=-1)
-    result = run_in_lava(network, padded, "fixed", record_hidden=True)
-    return [h[..., :steps] for h in result.hidden] + [result.output[..., depth:depth + steps]]
+    """Every layer of ``network`` in Lava (fixed point) [N, size, T], step ``t`` of each being its answer to
+    input step ``t`` as in the graph (no pipeline delays; :func:`run_in_lava` with ``delayed=False``).
+
+    Spikes; a graded readout's values in the imported graph's voltage units
+    (:func:`netx_export.nir.importer.readout_scale`; slayer's units for a file not imported from NIR).
+    """
+    result = run_in_lava(network, inputs, "fixed", record_hidden=True, delayed=False)
+    output = result.output
+    if result.graded:
+        output = output * (readout_scale(network) or 1.0)
+    return [*result.hidden, output]
 
 
 def compare(spikes: list[np.ndarray], reference: dict[str, np.ndarray], names: list[str]) -> Comparison:

@@ -32,6 +32,7 @@ from lava_fptt.models.network import NetworkConfig, SpikingNetwork
 
 from ..errors import NetworkFileError
 from ..loader import dataset_text, describe
+from ..readout import is_readout
 from .export import UNITS
 
 
@@ -41,6 +42,9 @@ def trainable_network(path: str | pathlib.Path) -> SpikingNetwork:
 
     summary = describe(path)
     kinds = list(summary.layer_types)
+    if summary.cuba_readout:
+        raise NetworkFileError(f"{summary.path}: ends in a graded readout, which SpikingNetwork's dense stacks do "
+                               "not have; slayer_network builds it (as slayer's cuba.Affine)")
     if any(k not in ("dense", "dense_rec") for k in kinds) or any(n != "CUBA" for n in summary.neuron_types):
         raise NetworkFileError(f"{summary.path}: only networks of CUBA dense layers become trainable here "
                                f"(layers {kinds}, neurons {list(summary.neuron_types)})")
@@ -75,11 +79,12 @@ def load_layer(block: Any, group: Any) -> None:
     else:
         weight_of(block.synapse, "weight")
     neuron = block.neuron
-    # slayer's threshold is a read-only property over ``_threshold`` (set once in its constructor,
-    # with the surrogate width ``tau_rho = tau_grad * threshold``); both are set as it sets them.
-    tau_grad = neuron.tau_rho / neuron._threshold
-    neuron._threshold = float(np.asarray(group["neuron/vThMant"][()]).reshape(-1)[0]) / UNITS
-    neuron.tau_rho = tau_grad * neuron._threshold
+    if not is_readout(group):  # a graded readout (slayer's Affine) keeps the threshold -1 that turns spikes off
+        # slayer's threshold is a read-only property over ``_threshold`` (set once in its constructor,
+        # with the surrogate width ``tau_rho = tau_grad * threshold``); both are set as it sets them.
+        tau_grad = neuron.tau_rho / neuron._threshold
+        neuron._threshold = float(np.asarray(group["neuron/vThMant"][()]).reshape(-1)[0]) / UNITS
+        neuron.tau_rho = tau_grad * neuron._threshold
     neuron.current_decay.data.fill_(float(np.asarray(group["neuron/iDecay"][()]).reshape(-1)[0]))
     neuron.voltage_decay.data.fill_(float(np.asarray(group["neuron/vDecay"][()]).reshape(-1)[0]))
 
@@ -87,7 +92,11 @@ def load_layer(block: Any, group: Any) -> None:
 def slayer_network(path: str | pathlib.Path) -> BlockChain:
     """The CUBA network in the netx file ``path`` as slayer blocks (see the module docstring).
 
-    Layers with a bias are refused (slayer's CUBA blocks add none), as are non-CUBA neurons.
+    A last layer that never spikes (a graded readout, :mod:`netx_export.readout`)
+    becomes slayer's ``cuba.Affine``, whose output is its neurons' voltage, and the
+    chain's ``output_kind`` is then ``"readout"`` (class: largest value at the last
+    step). Layers with a bias are refused (slayer's CUBA blocks add none), as are
+    non-CUBA neurons.
     """
     import h5py
     from lava.lib.dl import slayer
@@ -110,7 +119,9 @@ def slayer_network(path: str | pathlib.Path) -> BlockChain:
                       "current_decay": integer(group, "neuron/iDecay") / 4096,
                       "voltage_decay": integer(group, "neuron/vDecay") / 4096}
             shape = np.asarray(group["weight"].shape)
-            if kind == "dense":
+            if is_readout(group):
+                block = slayer.block.cuba.Affine(params, int(shape[1]), int(shape[0]))
+            elif kind == "dense":
                 block = slayer.block.cuba.Dense(params, int(shape[1]), int(shape[0]))
             elif kind == "dense_rec":
                 block = slayer.block.cuba.Recurrent(params, int(shape[1]), int(shape[0]))
@@ -125,7 +136,7 @@ def slayer_network(path: str | pathlib.Path) -> BlockChain:
                 raise NetworkFileError(f"{where}: a {kind!r} layer has no slayer block here")
             load_layer(block, group)
             blocks.append(block)
-    return BlockChain(blocks)
+    return BlockChain(blocks, output_kind="readout" if summary.cuba_readout else "spikes")
 
 
 def integer(group: Any, key: str) -> int:
