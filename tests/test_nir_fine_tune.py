@@ -13,14 +13,12 @@ import torch
 
 from lava_fptt.cli import main
 from lava_fptt.data import Encoding, load_dataset
-from lava_fptt.models.netx_file import INITIAL_FILE, describe_netx
-from lava_fptt.models.network import NetworkConfig
+from lava_fptt.models.netx_file import INITIAL_FILE
 from lava_fptt.online import wrap
-from lava_fptt.training import TrainConfig, load_run, train
 from netx_export import export_network
 from netx_export.inference import run_in_lava
 from netx_export.nir import import_nir
-from netx_export.nir.trainable import slayer_network
+from netx_export.nir.trainable import fine_tune, slayer_network
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "nir"
 ENCODING = Encoding("rate", steps=8, layout="image")
@@ -86,7 +84,7 @@ def test_an_imported_conv_graph_is_fine_tuned_with_sltt_on_the_cli_and_runs_in_l
     metrics = json.loads((run / "metrics.json").read_text())
     assert (run / INITIAL_FILE).read_bytes() == net.read_bytes() and len(metrics) == 3
     assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]
-    assert result["test_accuracy"] > before + 0.25  # measured: 0.08 before, 0.62 after 3 epochs
+    assert result["test_accuracy"] > before + 0.25  # measured: 0.07 before, 0.62 after 3 epochs
     exported = cli("export", str(run))["network"]
     lava = cli("run", exported, "--reference", str(run), "--samples", "24")
     assert lava["spike_match"] == 1.0 and lava["identical_samples"] == 24
@@ -98,13 +96,11 @@ def test_an_imported_conv_graph_with_a_readout_is_fine_tuned_with_fptt_in_python
         tmp_path: pathlib.Path) -> None:
     net = import_nir(conv_graph(readout=True), tmp_path / "foreign.net", dt=1e-3).network
     before = test_accuracy(wrap(slayer_network(net)))
-    config = TrainConfig(dataset="digits", encoding=ENCODING, network=NetworkConfig(sizes=(1, 10),
-                                                                                    init=describe_netx(net)),
-                         algo="fptt", epochs=3, loss_gain=0.5, train_limit=640)
-    train(config, tmp_path / "run", progress=False, source_file=net)
-    _, model, state = load_run(tmp_path / "run")
-    assert model.output_kind == "readout" and state["metrics"][-1]["train_loss"] < state["metrics"][0]["train_loss"]
-    assert test_accuracy(model) > before + 0.25  # measured: 0.10 before, 0.48 after 3 epochs
+    data = load_dataset("digits", "train", encoding=ENCODING)
+    model, losses = fine_tune(net, data.spikes(np.arange(640)), data.labels[:640], algo="fptt", epochs=3, lr=3e-3,
+                              loss_gain=0.5)
+    assert model.output_kind == "readout" and losses[-1] < losses[0]
+    assert test_accuracy(model) > before + 0.25  # measured: 0.08 before, 0.56 after 3 epochs
     exported = export_network(model, tmp_path / "tuned.net")
     x = load_dataset("digits", "test", encoding=ENCODING).spikes(np.arange(16))
     reference = model.run(torch.from_numpy(x)).numpy()

@@ -17,7 +17,9 @@ Any imported file, convolutional ones included, becomes a plain lava-dl network 
 ``Recurrent`` CUBA blocks (``delay_shift`` on, as lava-dl's tutorials build them) chained
 in a :class:`~lava_fptt.models.chain.BlockChain`, computing what Lava computes spike for
 spike. ``lava_fptt.online.wrap`` makes it a model FPTT and SLTT train; the blocks' own
-``export_hdf5`` writes it back. :func:`trainable_network` refuses convolutional files.
+``export_hdf5`` writes it back. :func:`fine_tune` does both for arrays in memory;
+``lava-fptt train --init NET.net`` (:mod:`lava_fptt.models.netx_file`) for a data set.
+:func:`trainable_network` refuses convolutional files.
 """
 from __future__ import annotations
 
@@ -137,6 +139,47 @@ def slayer_network(path: str | pathlib.Path) -> BlockChain:
             load_layer(block, group)
             blocks.append(block)
     return BlockChain(blocks, output_kind="readout" if summary.cuba_readout else "spikes")
+
+
+def fine_tune(path: str | pathlib.Path, inputs: np.ndarray, labels: np.ndarray, algo: str = "sltt", epochs: int = 1,
+              lr: float = 1e-3, batch_size: int = 32, loss_gain: float = 8.0, seed: int = 0, progress: bool = False,
+              **options: Any) -> tuple[Any, list[float]]:
+    """The network of the netx file ``path`` trained online on ``inputs`` [N, ..., T] and ``labels`` [N].
+
+    The file becomes slayer blocks (:func:`slayer_network`) wrapped for the online engine
+    (:func:`lava_fptt.online.wrap`); ``algo`` (``'sltt'``, ``'fptt'``, ``'sltt-k'``,
+    ``'tbptt'``, ``'bptt'``, with ``options`` as :func:`lava_fptt.training.make_method`
+    takes them) trains it with Adam for ``epochs`` passes over shuffled batches, with the
+    loss of the network's output kind (spike rates, or a graded readout's last step).
+    For arrays in memory (e.g. event streams); ``lava-fptt train --init NET.net`` does the
+    same with a data set, in a resumable run directory. Returns the trained network
+    (export it with :func:`netx_export.export_network`) and the mean loss of every epoch.
+    """
+    from tqdm.auto import tqdm
+
+    from lava_fptt.online import wrap
+    from lava_fptt.training import make_method, sequence_loss
+
+    if len(inputs) != len(labels) or len(inputs) == 0:
+        raise ValueError(f"fine_tune needs as many labels as inputs (at least one), got {len(inputs)} and {len(labels)}")
+    torch.manual_seed(seed)
+    model = wrap(slayer_network(path))
+    method = make_method(algo, **options)
+    loss_fn = sequence_loss(model.output_kind, loss_gain, late_weighting=method.late_weighting)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    x, y = torch.as_tensor(inputs, dtype=torch.float32), torch.as_tensor(labels, dtype=torch.long)
+    order = torch.Generator().manual_seed(seed)
+    losses = []
+    for epoch in range(epochs):
+        batches = torch.randperm(len(x), generator=order).split(batch_size)
+        total = 0.0
+        for batch in tqdm(batches, desc=f"fine-tune epoch {epoch + 1}/{epochs} [{algo}]", disable=not progress,
+                          leave=False):
+            loss, _ = method.train_batch(model, x[batch], y[batch], loss_fn, optimizer)
+            total += loss * len(batch)
+        losses.append(total / len(x))
+    model.reset_state()
+    return model, losses
 
 
 def integer(group: Any, key: str) -> int:
