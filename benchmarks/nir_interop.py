@@ -99,8 +99,10 @@ def foreign_graph(name: str, graph: Any, dt: float, inputs: np.ndarray, tmp: pat
     result["float_integers_vs_float_graph"] = q.to_dict()
     result["same_class"]["float integers vs float graph"] = q.same_class
 
-    def cell(c: Any, k: int) -> Any:  # spike_match, or a graded readout's largest relative difference
-        return c.layers[k].spike_match if k < len(c.layers) else f"readout error {100 * c.readout.relative:.2f} %"
+    def cell(c: Any, k: int) -> Any:  # spike_match, or a graded readout's relative differences
+        if k < len(c.layers):
+            return c.layers[k].spike_match
+        return f"readout difference: mean {100 * c.readout.mean_relative:.2f} %, worst {100 * c.readout.relative:.1f} %"
 
     rows = []
     for k, layer in enumerate(report.layers):
@@ -109,7 +111,8 @@ def foreign_graph(name: str, graph: Any, dt: float, inputs: np.ndarray, tmp: pat
         row += [cell(q, k), layer.error.weight, layer.error.decay]
         rows.append(row)
     table(f"{name}: {len(inputs)} inputs, {inputs.shape[-1]} steps, dt = {dt:g}; spike_match per layer "
-          "(|A and B| / |A or B|; a graded readout: largest difference over the largest reference value)",
+          "(|A and B| / |A or B|; a graded readout: mean difference over the mean value, and the largest over the "
+          "largest)",
           ["layer", *[f"Lava vs {r}" for r in references], "float integers vs float graph", "weight error",
            "decay error"], rows)
     print("same predicted class: " + ", ".join(f"{k} {v:.2f}" for k, v in result["same_class"].items()))

@@ -134,7 +134,9 @@ print(f"float graph, reset to zero against by subtraction: same class "
 # same parameters. The importer writes it as lava-dl writes its own non-spiking
 # `cuba.Affine` block (CUBA neurons with the threshold `2**18 - 1`, which Lava's 24-bit
 # voltage never reaches); our loader builds it as a `CubaLI` process that sends its
-# voltage each step, and the class is the largest voltage at the last step.
+# voltage each step, and the class is the largest voltage at the last step. Lava's
+# readout differs from the float graph's where the recurrent layer's spikes moved (as
+# above); the decisions follow.
 
 # %%
 lif2 = graph.nodes["lif2"]
@@ -146,8 +148,9 @@ print(f"readout layer: vThMant {readout_report.layers[-1].v_th} (never reached),
 float_readout = simulate(readout_graph, x, dt=1e-4)
 lava_readout = lava_layers(RUNS / "braille_li.net", x)
 graded = compare(lava_readout, float_readout, ["lif1.lif", "lif2"], graded=True)
-print(f"hidden spike_match {graded.layers[0].spike_match:.3f}; readout: largest difference "
-      f"{graded.readout.relative:.1%} of the largest value; same class {graded.same_class:.2f}")
+print(f"hidden spike_match {graded.layers[0].spike_match:.3f}; readout: mean difference "
+      f"{graded.readout.mean_relative:.1%} of the mean value (worst {graded.readout.relative:.0%} of the largest); "
+      f"same class {graded.same_class:.2f}")
 assert graded.same_class >= 0.8
 
 # %% [markdown]

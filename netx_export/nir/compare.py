@@ -36,11 +36,13 @@ class LayerMatch:
 @dataclass(frozen=True)
 class ReadoutMatch:
     """A graded readout: the largest difference of its values (``max_abs_diff``), that over the
-    largest reference magnitude (``relative``), and the fraction of identical values."""
+    largest reference magnitude (``relative``, the worst case), the mean difference over the mean
+    reference magnitude (``mean_relative``), and the fraction of identical values."""
 
     name: str
     max_abs_diff: float
     relative: float
+    mean_relative: float
     identical: float
 
 
@@ -72,9 +74,10 @@ def classes(output: np.ndarray, graded: bool = False) -> np.ndarray:
 def readout_match(name: str, lava: np.ndarray, reference: np.ndarray) -> ReadoutMatch:
     """A graded readout's :class:`ReadoutMatch` of two value arrays of the same size."""
     lava, reference = lava.reshape(reference.shape), np.asarray(reference, dtype=np.float64)
-    diff = float(np.abs(lava - reference).max())
-    peak = float(np.abs(reference).max())
-    return ReadoutMatch(name, diff, diff / peak if peak else 0.0, float((lava == reference).mean()))
+    diff = np.abs(lava - reference)
+    peak, mean = float(np.abs(reference).max()), float(np.abs(reference).mean())
+    return ReadoutMatch(name, float(diff.max()), float(diff.max()) / peak if peak else 0.0,
+                        float(diff.mean()) / mean if mean else 0.0, float((lava == reference).mean()))
 
 
 def match(name: str, lava: np.ndarray, reference: np.ndarray) -> LayerMatch:
