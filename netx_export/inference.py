@@ -53,9 +53,9 @@ class LavaResult:
     ``output`` [N, outputs, steps]: the output layer's spikes (0/1), or for a network
     ending in an LTC readout its graded ``u`` in float units (the 24-bit integer / 4096
     in fixed point, exact in float64), for one ending in a graded CUBA readout its
-    voltage in slayer's units (Lava's 24-bit ``v`` / 4096, :mod:`netx_export.readout`). ``hidden``: spikes [N, size, steps] of every
-    hidden layer when recorded (:func:`run_in_lava`'s ``record_hidden``), else empty;
-    hidden layer ``k``'s step ``t`` is the layer's own step ``t`` from the sample's start
+    voltage in slayer's units (Lava's 24-bit ``v`` / 4096, :mod:`netx_export.readout`).
+    ``hidden``: spikes [N, size, steps] of every hidden layer when recorded
+    (:func:`run_in_lava`'s ``record_hidden``), else empty; hidden layer ``k``'s step ``t`` is the layer's own step ``t`` from the sample's start
     (for CUBA networks: without the torch model's input delay).
     """
 

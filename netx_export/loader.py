@@ -57,7 +57,7 @@ class NetworkSummary:
 
     @property
     def graded_output(self) -> bool:
-        """True when the last layer sends graded values (the LTC readout's ``u``, a CUBA readout's ``v``), not spikes."""
+        """True when the last layer sends graded values (an LTC readout's ``u``, a CUBA readout's ``v``)."""
         return self.cuba_readout or (bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"])
 
 

@@ -144,7 +144,8 @@ readout_graph = nir.NIRGraph(nodes={**graph.nodes, "lif2": nir.CubaLI(tau_syn=li
                                                                        r=lif2.r, v_leak=lif2.v_leak, w_in=lif2.w_in)},
                              edges=graph.edges)
 readout_report = import_nir(readout_graph, RUNS / "braille_li.net", dt=1e-4)
-print(f"readout layer: vThMant {readout_report.layers[-1].v_th} (never reached), scale {readout_report.layers[-1].scale}")
+readout_layer = readout_report.layers[-1]
+print(f"readout layer: vThMant {readout_layer.v_th} (never reached), scale {readout_layer.scale}")
 float_readout = simulate(readout_graph, x, dt=1e-4)
 lava_readout = lava_layers(RUNS / "braille_li.net", x)
 graded = compare(lava_readout, float_readout, ["lif1.lif", "lif2"], graded=True)

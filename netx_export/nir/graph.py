@@ -150,8 +150,9 @@ def check_graded(layer: Layer, last: bool) -> None:
                                                    "another layer: only a network's last layer may send graded "
                                                    "values in Lava")
     if layer.kind != "dense" or layer.weight_rec is not None:
+        found = "a recurrent matrix" if layer.kind == "dense" else layer.kind
         raise node_error(layer.name, layer.neuron, f"a non-spiking readout needs a dense, feed-forward synapse "
-                                                   f"(found {'a recurrent matrix' if layer.kind == 'dense' else layer.kind})")
+                                                   f"(found {found})")
 
 
 def flatten_subgraphs(graph: Any, prefix: str = "") -> tuple[dict[str, Any], list[tuple[str, str]]]:

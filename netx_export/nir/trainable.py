@@ -161,7 +161,8 @@ def fine_tune(path: str | pathlib.Path, inputs: np.ndarray, labels: np.ndarray, 
     from lava_fptt.training import make_method, sequence_loss
 
     if len(inputs) != len(labels) or len(inputs) == 0:
-        raise ValueError(f"fine_tune needs as many labels as inputs (at least one), got {len(inputs)} and {len(labels)}")
+        raise ValueError(f"fine_tune needs as many labels as inputs (at least one), got {len(inputs)} inputs "
+                         f"and {len(labels)} labels")
     torch.manual_seed(seed)
     model = wrap(slayer_network(path))
     method = make_method(algo, **options)
