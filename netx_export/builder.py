@@ -8,6 +8,10 @@ one Lava block per layer:
   ``create_dense``), so they are exactly the blocks plain netx builds;
 - ``pool`` layers (slayer's ``Pool`` blocks), which netx 0.6 cannot build, become netx's
   own ``Conv`` block computing the same sum pooling (:func:`netx_export.pool.create_pool`);
+- a last ``dense`` layer of CUBA neurons that never spike (``vThMant >= 2**17``, as
+  lava-dl writes its ``cuba.Affine`` readout) becomes netx's ``Dense`` block into a
+  :class:`~lava_fptt.proc.li.CubaLI`, which sends its voltage as a graded value
+  (:func:`netx_export.readout.create_readout`);
 - ``dense``/``dense_rec`` layers whose ``neuron/type`` is ``LTC`` or ``LTC_READOUT``
   (``docs/netx_ltc_format.md``) become an :class:`LTCLayer`: a Lava ``Dense`` (plus a
   recurrent ``Dense`` from the layer back to itself, into the neuron's ``a_rec``) feeding our
@@ -18,7 +22,7 @@ output as netx does). A file whose first layer is a conv or pool layer needs the
 shape: from an ``input`` layer, the ``input_shape`` argument in (x, y, f) order, or the
 (C, H, W) ``input_shape`` lava-fptt writes into the file's ``config`` attribute. The network process exposes ``inp``, ``out`` and ``layers``, like
 ``netx.hdf5.Network``; ``out_message_bits`` says whether ``out`` carries binary
-spikes (0) or graded values (24 for the LTC readout's ``u``).
+spikes (0) or graded values (24 for the LTC readout's ``u`` and a CUBA readout's ``v``).
 
 Per-sample reset follows netx's scheme for every layer kind: with ``reset_interval``
 set, created layer ``k`` (counting from 0) zeroes its neuron state at the Lava time
@@ -46,6 +50,7 @@ from lava_fptt.neurons.ltc import LTCIntParams, ReadoutIntParams, dequantize
 from .errors import NetworkFileError
 from .loader import dataset_text, describe, neuron_type
 from .pool import create_pool
+from .readout import create_readout, is_readout
 
 LTC_NEURONS = {NETX_NEURON_TYPES["spiking"]: LTCIntParams, NETX_NEURON_TYPES["readout"]: ReadoutIntParams}
 """``neuron/type`` of the layers this module builds itself, and their integer parameter tuple."""
@@ -275,6 +280,13 @@ def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[i
             elif kind == "flatten":
                 flatten_next = True
                 continue
+            elif is_readout(group):
+                if index < len(groups) - 1:
+                    raise NetworkFileError(f"{path}: layer {index} is a graded readout (CUBA neurons that never "
+                                           "spike, vThMant >= 2**17) followed by more layers; only the last layer "
+                                           "may send graded values")
+                block = create_readout(layer_config, input_message_bits=input_message_bits, reset_offset=offset,
+                                       **resets)
             elif kind in ("dense", "dense_rec"):
                 block, _ = creators.create_dense(layer_config, input_message_bits=input_message_bits,
                                                  reset_offset=offset, rec=kind == "dense_rec", **resets)

@@ -43,6 +43,7 @@ from lava_fptt.runtime import lava_session, run_steps
 from .errors import NetworkFileError
 from .loader import describe, load_network
 from .validate import require_neurons
+from .readout import VOLTAGE_UNIT
 
 PRECISIONS = {"fixed": "fixed_pt", "float": "floating_pt"}
 PROGRESS_PIECES = 20
@@ -58,9 +59,10 @@ class LavaResult:
 
     ``output`` [N, outputs, steps]: the output layer's spikes (0/1), or for a network
     ending in an LTC readout its graded ``u`` in float units (the 24-bit integer / 4096
-    in fixed point, exact in float64). ``hidden``: spikes [N, size, steps] of every
-    hidden layer when recorded (:func:`run_in_lava`'s ``record_hidden``), else empty;
-    hidden layer ``k``'s step ``t`` is the layer's own step ``t`` from the sample's start
+    in fixed point, exact in float64), for one ending in a graded CUBA readout its
+    voltage in slayer's units (Lava's 24-bit ``v`` / 4096, :mod:`netx_export.readout`).
+    ``hidden``: spikes [N, size, steps] of every hidden layer when recorded
+    (:func:`run_in_lava`'s ``record_hidden``), else empty; hidden layer ``k``'s step ``t`` is the layer's own step ``t`` from the sample's start
     (for CUBA networks: without the torch model's input delay).
     """
 
@@ -97,7 +99,8 @@ def run_config(precision: str) -> object:
 
 
 def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed",
-                record_hidden: Optional[bool] = None, progress: bool = False) -> LavaResult:
+                record_hidden: Optional[bool] = None, delayed: Optional[bool] = None,
+                progress: bool = False) -> LavaResult:
     """Run ``inputs`` [N, channels, steps] or [N, C, H, W, steps] (binary spikes) through ``path``.
 
     Image-shaped inputs (C, H, W as torch orders them) feed a network whose first layer
@@ -120,6 +123,14 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     ``k`` of a CUBA network is read the same way, from window step ``k + 1``.
     Recurrent CUBA layers pause the run before each of their resets (module docstring);
     ``steps_per_s`` includes those pauses.
+
+    ``delayed`` chooses between the two: True follows a model that delays every block
+    by one step (slayer's ``delay_shift``: the CUBA torch model), False one whose layers
+    all run from the sample's first step (the LTC torch model, and the float simulation
+    of a NIR graph: every layer, biased ones too, starts from rest when the sample's
+    first input reaches it). Default: False for files with LTC layers, else True. A
+    graded CUBA readout (lava-dl's ``cuba.Affine``, which has no ``delay_shift``) is read
+    one step later under ``delayed``: torch's readout step ``k`` is window step ``k + 1``.
     """
     from lava.proc.io.sink import RingBuffer as SpikeSink
     from lava.proc.io.source import RingBuffer as SpikeSource
@@ -139,7 +150,8 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     window = steps + depth
 
     ltc = summary.has_ltc
-    reset_offset = 1 if ltc else (1 - depth) % window
+    undelayed = ltc if delayed is None else not delayed
+    reset_offset = 1 if undelayed else (1 - depth) % window
     image_shape = tuple(inputs.shape[3:0:-1]) if inputs.ndim == 5 else None  # (x, y, f), for files without one
     network = load_network(path, reset_interval=window, reset_offset=reset_offset, precision=precision,
                            input_shape=image_shape)
@@ -179,9 +191,9 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
         return windows[..., first: first + steps]
 
     graded = summary.graded_output
-    output = per_sample(recorded, depth if ltc else 0).astype(np.float64)
+    output = per_sample(recorded, depth if undelayed else int(summary.cuba_readout)).astype(np.float64)
     if graded and precision == "fixed":
-        output = output / ONE
+        output = output / (VOLTAGE_UNIT if summary.cuba_readout else ONE)
     hidden = tuple(per_sample(h, k + 1).astype(np.float32) for k, h in enumerate(hidden_recorded))
     return LavaResult(output if graded else output.astype(np.float32), total / elapsed, total, graded, hidden)
 

@@ -15,6 +15,7 @@ from lava_fptt.blocks.ltc import NETX_NEURON_TYPES
 
 from .errors import NetworkFileError
 from .validate import check_netx_layer
+from .readout import is_readout
 
 LTC_NEURONS = tuple(NETX_NEURON_TYPES.values())
 
@@ -36,6 +37,9 @@ class NetworkSummary:
     num_outputs: int
     metadata: dict[str, Any]
     neuron_types: tuple[Optional[str], ...] = ()
+    cuba_readout: bool = False
+    """The last layer is a graded CUBA readout: neurons that never spike, their voltage the output
+    (:mod:`netx_export.readout`; lava-dl's ``cuba.Affine``)."""
 
     @property
     def num_layers(self) -> int:
@@ -54,8 +58,8 @@ class NetworkSummary:
 
     @property
     def graded_output(self) -> bool:
-        """True when the last layer sends graded values (the LTC readout's ``u``), not spikes."""
-        return bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"]
+        """True when the last layer sends graded values (an LTC readout's ``u``, a CUBA readout's ``v``)."""
+        return self.cuba_readout or (bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"])
 
 
 def dataset_text(value: Any) -> str:
@@ -112,7 +116,8 @@ def describe(path: str | pathlib.Path) -> NetworkSummary:
         if num_outputs is None:
             raise NetworkFileError(f"{path}: no layer with a known size; layer types are {types}")
         metadata = json.loads(f.attrs["config"]) if "config" in f.attrs else {}
-    return NetworkSummary(path, tuple(types), num_inputs, num_outputs, metadata, tuple(neurons))
+        readout = is_readout(layers[names[-1]])
+    return NetworkSummary(path, tuple(types), num_inputs, num_outputs, metadata, tuple(neurons), readout)
 
 
 def _layer_sizes(group: Any, kind: str) -> Optional[tuple[Optional[int], int]]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         reference = model.run(x).numpy()
         result["reference_accuracy"] = accuracy(reference, labels, model.output_kind)
         if lava.graded:
-            result.update(compare_ltc(lava, reference, [h.numpy() for h in model.hidden_spikes(x)]))
+            hidden = [h.numpy() for h in model.hidden_spikes(x)] if hasattr(model, "hidden_spikes") else None
+            result.update(compare_graded(lava, reference, hidden))
         else:
             result["spike_match"] = spike_match(lava.output, reference)
             result["identical_samples"] = int(sum(np.array_equal(a, b) for a, b in zip(lava.output > 0, reference > 0)))
@@ -80,24 +81,25 @@ def accuracy(output: np.ndarray, labels: np.ndarray, kind: str) -> float:
     return float((predict(torch.from_numpy(np.asarray(output)), kind).numpy() == labels).mean())
 
 
-def compare_ltc(lava: Any, readout: np.ndarray, hidden: list[np.ndarray]) -> dict[str, Any]:
-    """Lava against torch for a network ending in an LTC readout.
+def compare_graded(lava: Any, readout: np.ndarray, hidden: Optional[list[np.ndarray]]) -> dict[str, Any]:
+    """Lava against torch for a network ending in a graded readout (LTC's, or CUBA neurons that never spike).
 
-    ``spike_match``: :func:`spike_match` over the spikes of all hidden LTC layers.
-    ``readout_match``: fraction of readout values ``u`` (every sample, neuron and step)
+    ``spike_match``: :func:`spike_match` over the spikes of all hidden layers, when the
+    torch model gives them (``hidden``; LTC networks; None: not compared).
+    ``readout_match``: fraction of readout values (every sample, neuron and step)
     that are identical; ``readout_max_abs_diff`` the largest difference (float units).
     ``identical_samples``: samples whose hidden spikes and readout values are all identical.
     """
     readout = readout.astype(np.float64)
     same_readout = lava.output == readout
-    same_hidden = [(a > 0) == (b > 0) for a, b in zip(lava.hidden, hidden)]
     identical = same_readout.all(axis=(1, 2))
-    for same in same_hidden:
-        identical &= same.all(axis=(1, 2))
-    empty = [np.zeros((len(readout), 0))]  # no hidden layer: nothing to differ
-    lava_spikes = np.concatenate([h.reshape(len(h), -1) for h in lava.hidden] + empty, axis=1)
-    torch_spikes = np.concatenate([h.reshape(len(h), -1) for h in hidden] + empty, axis=1)
-    return {"spike_match": spike_match(lava_spikes, torch_spikes),
-            "readout_match": float(same_readout.mean()),
+    result: dict[str, Any] = {}
+    if hidden is not None:
+        for a, b in zip(lava.hidden, hidden):
+            identical &= ((a > 0) == (b > 0)).all(axis=(1, 2))
+        empty = [np.zeros((len(readout), 0))]  # no hidden layer: nothing to differ
+        result["spike_match"] = spike_match(np.concatenate([h.reshape(len(h), -1) for h in lava.hidden] + empty, 1),
+                                            np.concatenate([h.reshape(len(h), -1) for h in hidden] + empty, 1))
+    return {**result, "readout_match": float(same_readout.mean()),
             "readout_max_abs_diff": float(np.abs(lava.output - readout).max()),
             "identical_samples": int(identical.sum())}

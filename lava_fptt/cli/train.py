@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from ..data import load_dataset
 from ..models.network import MODELS, NetworkConfig
+from ..models.netx_file import INITIAL_FILE, describe_netx
 from ..models.user import USER_FILE, describe_file, parse_spec
 from ..training import METHODS, TrainConfig, distributed, train
 from ..training.config import OPTIMIZERS
@@ -39,6 +40,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="train your own lava-dl network class (constructed with no arguments; slayer CUBA blocks "
                             "and/or lava-fptt LTC blocks); the data layout is read from its first block, and "
                             f"RUN_DIR keeps a copy of FILE.py ({USER_FILE}) for resume, export and run")
+    shape.add_argument("--init", metavar="NET.net",
+                       help="fine-tune the network of a netx file of CUBA layers, e.g. a NIR graph imported with "
+                            "'lava-fptt nir import' (convolutional ones included): its layers become slayer blocks "
+                            "with the file's weights, thresholds and decays, which Lava runs spike for spike; "
+                            f"RUN_DIR keeps a copy ({INITIAL_FILE}) for resume, export and run (docs/nir.md)")
     parser.add_argument("--recurrent", action="store_true",
                         help="cuba and ltc: hidden layers with recurrent weights, s[t] = f(W x[t] + R s[t-1]) "
                              "(the output layer stays feed-forward)")
@@ -116,11 +122,19 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
 
 
 def network_config(args: argparse.Namespace, channels: int, classes: int) -> tuple[NetworkConfig, Optional[pathlib.Path]]:
-    """The network of the command line (a dense stack, ``--arch`` or ``--network``) and a user's file."""
-    arch, spec = getattr(args, "arch", None), getattr(args, "network", None)
-    if (arch or spec) and (args.hidden or getattr(args, "recurrent", False) or args.model != "cuba"):
-        raise ValueError(f"{'--arch' if arch else '--network'} describes the whole network: "
-                         "leave out --hidden, --recurrent and --model")
+    """The network of the command line (a dense stack, ``--arch``, ``--network`` or ``--init``) and its file."""
+    arch, spec, init = getattr(args, "arch", None), getattr(args, "network", None), getattr(args, "init", None)
+    if (arch or spec or init) and (args.hidden or getattr(args, "recurrent", False) or args.model != "cuba"):
+        option = "--arch" if arch else "--network" if spec else "--init"
+        raise ValueError(f"{option} describes the whole network: leave out --hidden, --recurrent and --model")
+    if init:
+        path = pathlib.Path(init)
+        if not path.is_file():
+            raise ValueError(f"--init {init}: network file not found")
+        copy = pathlib.Path(args.out) / INITIAL_FILE
+        if copy.is_file() and describe_netx(copy) != describe_netx(path):
+            print(f"lava-fptt train: {path} differs from the run's copy; resuming with {copy}", file=sys.stderr)
+        return NetworkConfig(sizes=(channels, classes), init=describe_netx(path)), path
     if spec:
         path, class_name = parse_spec(spec)
         copy = pathlib.Path(args.out) / USER_FILE

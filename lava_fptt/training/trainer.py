@@ -6,7 +6,8 @@ A run directory holds ``config.json`` (the full :class:`TrainConfig`), ``checkpo
 epoch). Training an existing run directory with the same config resumes after its last
 completed epoch. Under ``torchrun`` with ``--ddp`` the processes train one model
 data-parallel (see :mod:`.distributed`). A run of a user's network class also holds a
-copy of its file (``network.py``), from which resuming, exporting and running rebuild it.
+copy of its file (``network.py``), a run that fine-tunes a netx file a copy of that file
+(``initial.net``), from which resuming, exporting and running rebuild it.
 
 The network decides how the data is laid out (``[N, C, T]``, or ``[N, C, H, W, T]`` for
 a network whose first block is a conv or pool block: :func:`resolve`), and the
@@ -28,7 +29,7 @@ from tqdm.auto import tqdm
 from ..data import SpikeDataset, load_dataset, load_splits
 from ..files import atomic_path, remove_stale_temporaries, writable_dir
 from ..models.network import SpikingNetwork, migrate_state_dict, network_layout, predict
-from ..models.user import USER_FILE, describe_file, keep_copy
+from ..models.user import USER_FILE, keep_copy
 from . import distributed
 from .checkpoint import (CHECKPOINT, CONFIG, RunDirError, check_finite, load, read_config, resume_state, save_atomic,
                          write_text_atomic)
@@ -86,7 +87,7 @@ def load_run(run_dir: str | pathlib.Path) -> tuple[TrainConfig, SpikingNetwork, 
             raise RunDirError(f"{run_dir}: no {name} (not a training run, or no epoch completed yet)")
     config = read_config(run_dir / CONFIG)
     state = load(run_dir / CHECKPOINT)
-    model = build_model(config, run_dir / USER_FILE)
+    model = build_model(config, run_dir / (config.network.source_copy or USER_FILE))
     load_weights(model, state["model"], run_dir)
     return config, model, state
 
@@ -104,7 +105,8 @@ def load_weights(model: SpikingNetwork, weights: dict[str, Any], run_dir: pathli
 def build_model(config: TrainConfig, source_file: Optional[Union[str, pathlib.Path]] = None) -> SpikingNetwork:
     """A network for ``config`` whose lazily shaped slayer parts are initialised.
 
-    ``source_file``: the file of a user's network class (``config.network.source``).
+    ``source_file``: the file of a user's network class or the netx file to fine-tune
+    (:attr:`~lava_fptt.models.network.NetworkConfig.source_copy`).
     """
     model = SpikingNetwork(config.network, pathlib.Path(source_file) if source_file else None)
     shape = config.network.sample_shape
@@ -141,8 +143,9 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
           source_file: Optional[Union[str, pathlib.Path]] = None) -> dict[str, Any]:
     """Train (or resume) the run in ``run_dir``; return the final metrics and paths.
 
-    ``source_file`` is the file of a user's network class (``config.network.source``);
-    the run keeps a copy and a resumed run uses its copy. The network is built (and a
+    ``source_file`` is the file of a user's network class (``config.network.source``) or
+    the netx file to fine-tune (``config.network.init``); the run keeps a copy and a
+    resumed run uses its copy. The network is built (and a
     network the online engine cannot carry refused) before anything is written. Inside
     a process group (see :mod:`.distributed`) every rank trains its share of the
     batches through DDP and only rank 0 writes the run directory.
@@ -151,10 +154,10 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     lead = rank == 0
     method = make_method(config.algo, **config.algo_params)  # refuse bad parameters before touching run_dir
     run_dir = pathlib.Path(run_dir)
-    if config.network.source is not None and (run_dir / USER_FILE).is_file():  # resuming: the run's own copy
-        source_file = run_dir / USER_FILE
-        config = replace(config, network=replace(config.network, source=describe_file(source_file,
-                                                                                      config.network.source.class_name)))
+    copy = config.network.source_copy
+    if copy is not None and (run_dir / copy).is_file():  # resuming: the run's own copy
+        source_file = run_dir / copy
+        config = replace(config, network=config.network.described(source_file))
     config = resolve(config, pathlib.Path(source_file) if source_file else None)
     torch.manual_seed(config.seed)
     network = build_model(config, source_file)
@@ -182,8 +185,8 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     distributed.barrier()  # every rank has read the old config before rank 0 rewrites it
     if lead:
         writable_dir(run_dir)
-        if config.network.source is not None:
-            keep_copy(pathlib.Path(source_file), run_dir)
+        if copy is not None:
+            keep_copy(pathlib.Path(source_file), run_dir, copy)
         for name in (CHECKPOINT, CONFIG, METRICS, PLOT):  # left by a process killed while writing
             remove_stale_temporaries(run_dir, name)
         write_text_atomic(config.to_json(), run_dir / CONFIG)
