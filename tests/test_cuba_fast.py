@@ -118,3 +118,40 @@ def test_installed_by_the_online_package_and_reversible():
     cuba_fast.uninstall()
     assert leaky_integrator._li_dynamics_fwd is slayer_own("_li_dynamics_fwd")
     assert cuba_fast.install() and cuba_fast.installed()
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_fused_neuron_dynamics_equal_slayers_two_integrators(recurrent):
+    """The adapter's one-node CUBA dynamics: same currents, voltages, spikes, carried state and gradients."""
+    torch.manual_seed(5)
+    block = make_block(recurrent, learn_decays=False)
+    synapse = block.input_synapse if recurrent else block.synapse
+    block.neuron(synapse(torch.zeros(1, 12, 1)))  # slayer shapes its neuron on the first call
+    x = (torch.rand(6, 12, 40) < 0.4).float()
+
+    def run(fused: bool) -> list[torch.Tensor]:
+        neuron = block.neuron
+        block.zero_grad()
+        neuron.persistent_state = True
+        neuron.current_state, neuron.voltage_state = torch.zeros(1), torch.zeros(1)
+        if fused:
+            neuron.dynamics = cuba_fast.fused_dynamics(neuron)
+            assert neuron.dynamics is not None
+        try:
+            z = synapse(x)
+            z.retain_grad()
+            outputs = []
+            for part in (z[..., :15], z[..., 15:16], z[..., 16:]):  # chunks, one of a single step
+                current, voltage = neuron.dynamics(part)
+                outputs += [current, voltage, neuron.spike(voltage)]
+            states = [neuron.current_state.clone(), neuron.voltage_state.clone()]
+            loss = sum((o * torch.linspace(-1, 1, o.shape[-1])).sum() for o in outputs[1::3] + outputs[2::3])
+            loss.backward()
+        finally:
+            neuron.__dict__.pop("dynamics", None)
+        return outputs + states + [z.grad, synapse.weight.grad]
+
+    fused, own = run(True), run(False)
+    assert fused[2].sum() > 0
+    for a, b in zip(fused, own):
+        assert torch.equal(a, b)

@@ -50,11 +50,11 @@ MODULE = "lava.lib.dl.slayer.neuron.dynamics.leaky_integrator"
 DECAY_BITS = 12
 
 _originals: dict[str, Callable[..., Any]] = {}
-_kernels: Optional[tuple[Callable[..., Any], Callable[..., Any]]] = None
+_kernels: Optional[tuple[Callable[..., Any], ...]] = None
 _unavailable: Optional[str] = None
 
 
-def _compile() -> Optional[tuple[Callable[..., Any], Callable[..., Any]]]:
+def _compile() -> Optional[tuple[Callable[..., Any], ...]]:
     """The numba loops (compiled on first use, cached on disk where possible), or None without numba."""
     global _kernels, _unavailable
     if _kernels is not None or _unavailable is not None:
@@ -71,50 +71,79 @@ def _compile() -> Optional[tuple[Callable[..., Any], Callable[..., Any]]]:
         except RuntimeError:  # no writable cache location: compile in memory each run
             return numba.njit(nogil=True)(function)
 
-    _kernels = (jit(_forward_loop), jit(_backward_loop))
+    _kernels = (jit(_forward_loop), jit(_cuba_loop), jit(_backward_loop))
     return _kernels
 
 
 def _forward_loop(x: np.ndarray, decay: np.ndarray, state: np.ndarray, w_in: np.ndarray, w_out: np.ndarray,
-                  threshold: np.ndarray, reset: bool, out: np.ndarray) -> None:
-    """``x`` [n, T] (float), ``decay`` / ``state`` [n] (int64 ``4096 - d``, int64 scaled state),
-    ``w_in`` the state scale in ``x``'s type, ``w_out`` / ``threshold`` float32 (all [1]),
-    ``out`` [n, T] of ``x``'s type."""
-    w_in = w_in[0]
-    w_out = w_out[0]
-    theta = threshold[0]
+                  threshold: float, reset: bool, out: np.ndarray) -> None:
+    """One leaky integrator. ``x`` / ``out`` [n, T] (floats of one type), ``decay`` int64 ``4096 - d``
+    and ``state`` int64 scaled state, element ``i`` using entry ``i % len`` of each;
+    ``w_in`` [1] the state scale in ``x``'s type, ``w_out`` [1] it in float32."""
+    theta = np.float32(threshold)
     for i in range(x.shape[0]):
-        y = state[i]
-        factor = decay[i]
+        y = state[i % state.shape[0]]
+        factor = decay[i % decay.shape[0]]
         for t in range(x.shape[1]):
             product = y * factor
-            if product > 0:
-                y = product >> DECAY_BITS
-            else:
-                y = -((-product) >> DECAY_BITS)
-            y += np.int64(w_in * x[i, t])
+            y = product >> DECAY_BITS if product > 0 else -((-product) >> DECAY_BITS)
+            y += np.int64(w_in[0] * x[i, t])
             value = np.float32(y)
-            out[i, t] = value / w_out
+            out[i, t] = value / w_out[0]
             if reset and value >= theta:
                 y = 0
 
 
+def _cuba_loop(x: np.ndarray, current_decay: np.ndarray, current_state: np.ndarray, voltage_decay: np.ndarray,
+               voltage_state: np.ndarray, w_in: np.ndarray, w_out: np.ndarray, threshold: float,
+               current: np.ndarray, voltage: np.ndarray) -> None:
+    """slayer's CUBA neuron: the current integrator, then the voltage one with a reset, in one pass
+    (arguments as :func:`_forward_loop`'s; the voltage integrates ``current`` as stored)."""
+    theta = np.float32(threshold)
+    for i in range(x.shape[0]):
+        c = current_state[i % current_state.shape[0]]
+        v = voltage_state[i % voltage_state.shape[0]]
+        c_factor = current_decay[i % current_decay.shape[0]]
+        v_factor = voltage_decay[i % voltage_decay.shape[0]]
+        for t in range(x.shape[1]):
+            product = c * c_factor
+            c = product >> DECAY_BITS if product > 0 else -((-product) >> DECAY_BITS)
+            c += np.int64(w_in[0] * x[i, t])
+            current[i, t] = np.float32(c) / w_out[0]
+            product = v * v_factor
+            v = product >> DECAY_BITS if product > 0 else -((-product) >> DECAY_BITS)
+            v += np.int64(w_in[0] * current[i, t])
+            value = np.float32(v)
+            voltage[i, t] = value / w_out[0]
+            if value >= theta:
+                v = 0
+
+
 def _backward_loop(grad: np.ndarray, factor: np.ndarray, out: np.ndarray) -> None:
-    """``grad`` [n, T], ``factor`` [n] (``1 - d / 4096`` in the gradient's type), ``out`` [n, T]."""
+    """``grad`` / ``out`` [n, T]; ``factor`` ``1 - d / 4096`` in the gradient's type, entry ``i % len``."""
     steps = grad.shape[1]
     for i in range(grad.shape[0]):
+        f = factor[i % factor.shape[0]]
         carried = grad[i, steps - 1]
         out[i, steps - 1] = carried
-        f = factor[i]
         for t in range(steps - 2, -1, -1):
             scaled = f * carried
             carried = scaled + grad[i, t]
             out[i, t] = carried
 
 
-def _per_neuron(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``values`` broadcast as slayer's step operations broadcast it against one step of ``like``, [n]."""
-    return torch.broadcast_to(values, like.shape[:-1]).reshape(-1).contiguous()
+def _tiled(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``values`` as a flat tensor whose entry ``i % len`` is what slayer's step operations pair with
+    element ``i`` of one step of ``like`` [..., T] (broadcasting); a copy only if it is no plain tiling."""
+    step = like.shape[:-1]
+    trimmed = values.reshape(values.shape[next((k for k, n in enumerate(values.shape) if n != 1), values.dim()):])
+    if trimmed.dim() <= len(step) and tuple(trimmed.shape) == tuple(step[len(step) - trimmed.dim():]):
+        return trimmed.reshape(-1).contiguous()
+    return torch.broadcast_to(values, step).reshape(-1).contiguous()
+
+
+def _scales(w_scale: int, dtype: torch.dtype) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([w_scale], dtype=torch.empty(0, dtype=dtype).numpy().dtype), np.array([w_scale], np.float32)
 
 
 def forward(input: torch.Tensor, decay: torch.Tensor, state: torch.Tensor, threshold: float, w_scale: int,
@@ -123,16 +152,14 @@ def forward(input: torch.Tensor, decay: torch.Tensor, state: torch.Tensor, thres
     kernels = _compile()
     if kernels is None or input.is_cuda or dtype != torch.int64 or torch.is_grad_enabled():
         return _original("_li_dynamics_fwd")(input, decay, state, threshold, w_scale, dtype=dtype)
-    with torch.no_grad():
-        start = _per_neuron((state * w_scale).to(torch.int64), input)
-        factor = _per_neuron((1 << DECAY_BITS) - decay.to(torch.int64), input)
-        x = input.detach().reshape(-1, input.shape[-1]).contiguous()
-        out = torch.empty_like(x)
-        scaled_threshold = threshold * w_scale
-        kernels[0](x.numpy(), factor.numpy(), start.numpy(), np.array([w_scale], dtype=x.numpy().dtype),
-                   np.array([w_scale], dtype=np.float32), np.array([scaled_threshold], dtype=np.float32),
-                   scaled_threshold > 0, out.numpy())
-        return out.reshape(input.shape)
+    start = _tiled((state * w_scale).to(torch.int64), input)
+    factor = _tiled((1 << DECAY_BITS) - decay.to(torch.int64), input)
+    x = input.detach().reshape(-1, input.shape[-1]).contiguous()
+    out = torch.empty_like(x)
+    scaled_threshold = threshold * w_scale
+    kernels[0](x.numpy(), factor.numpy(), start.numpy(), *_scales(w_scale, x.dtype), float(scaled_threshold),
+               scaled_threshold > 0, out.numpy())
+    return out.reshape(input.shape)
 
 
 def backward(grad_output: torch.Tensor, output: torch.Tensor, decay: torch.Tensor
@@ -146,14 +173,82 @@ def backward(grad_output: torch.Tensor, output: torch.Tensor, decay: torch.Tenso
     kernels = _compile()
     if kernels is None or grad_output.is_cuda or torch.is_grad_enabled():  # the last: a graph of the backward
         return _original("_li_dynamics_bwd")(grad_output, output, decay)
-    factor = (1 - decay.detach() / (1 << DECAY_BITS)).to(grad_output.dtype)
-    grad = grad_output.detach().reshape(-1, grad_output.shape[-1]).contiguous()
-    grad_input = torch.empty_like(grad)
-    kernels[1](grad.numpy(), _per_neuron(factor, grad_output).numpy(), grad_input.numpy())
-    grad_input = grad_input.reshape(grad_output.shape)
+    grad_input = _integrate_back(kernels, grad_output, decay)
     if not decay.requires_grad:
         return grad_input, None
     return grad_input, _decay_gradient(grad_input, output, decay)
+
+
+def _integrate_back(kernels: Any, grad: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
+    """The input gradient of one leaky integrator with (quantized) ``decay``."""
+    factor = _tiled((1 - decay.detach() / (1 << DECAY_BITS)).to(grad.dtype), grad)
+    flat = grad.detach().reshape(-1, grad.shape[-1]).contiguous()
+    out = torch.empty_like(flat)
+    kernels[2](flat.numpy(), factor.numpy(), out.numpy())
+    return out.reshape(grad.shape)
+
+
+class _CubaDynamics(torch.autograd.Function):
+    """Current and voltage of a CUBA neuron in one compiled pass; backward through both integrators."""
+
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor, current_decay: torch.Tensor, voltage_decay: torch.Tensor,
+                current_state: torch.Tensor, voltage_state: torch.Tensor, w_scale: int, threshold: float
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        kernels = _compile()
+        x = z.reshape(-1, z.shape[-1]).contiguous()
+        current, voltage = torch.empty_like(x), torch.empty_like(x)
+        int_state = [_tiled((s * w_scale).to(torch.int64), z) for s in (current_state, voltage_state)]
+        factors = [_tiled((1 << DECAY_BITS) - d.to(torch.int64), z) for d in (current_decay, voltage_decay)]
+        kernels[1](x.numpy(), factors[0].numpy(), int_state[0].numpy(), factors[1].numpy(), int_state[1].numpy(),
+                   *_scales(w_scale, x.dtype), float(threshold * w_scale), current.numpy(), voltage.numpy())
+        ctx.decays = (current_decay, voltage_decay)
+        ctx.set_materialize_grads(False)
+        return current.reshape(z.shape), voltage.reshape(z.shape)
+
+    @staticmethod
+    def backward(ctx: Any, grad_current: Optional[torch.Tensor], grad_voltage: Optional[torch.Tensor]
+                 ) -> tuple[Optional[torch.Tensor], ...]:
+        kernels = _compile()
+        current_decay, voltage_decay = ctx.decays
+        total = None if grad_voltage is None else _integrate_back(kernels, grad_voltage, voltage_decay)
+        if grad_current is not None:
+            total = grad_current if total is None else total + grad_current
+        grad_z = None if total is None else _integrate_back(kernels, total, current_decay)
+        return grad_z, None, None, None, None, None, None
+
+
+def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]]:
+    """A replacement for ``neuron.dynamics`` (a slayer CUBA neuron with persistent state) that runs both
+    integrators in one compiled call, or None where it does not apply (then slayer's own runs).
+
+    It applies while :func:`install` is in effect, to a neuron already shaped by a first
+    call, on CPU, without normalization and with fixed decays (slayer's default): the same
+    values as slayer's ``dynamics`` (state from rest or carried, broadcast as slayer does;
+    the last step stored as the new state) and the same gradient to the input, with one
+    autograd node instead of two. That node keeps no tensor for its backward (slayer's two
+    keep their outputs, needed only for a learnable decay's gradient), so BPTT holds less.
+    """
+    if (not installed() or getattr(neuron, "shape", None) is None or getattr(neuron, "norm", None) is not None
+            or neuron.current_decay.requires_grad or neuron.voltage_decay.requires_grad
+            or neuron.current_decay.is_cuda or not neuron.persistent_state):
+        return None
+    from lava.lib.dl.slayer.utils import quantize
+
+    def dynamics(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        threshold = neuron.threshold + neuron.threshold_eps
+        if z.is_cuda or not z.is_floating_point() or tuple(z.shape[1:-1]) != tuple(neuron.shape) or threshold <= 0:
+            return type(neuron).dynamics(neuron, z)
+        current_state, voltage_state = neuron.current_state, neuron.voltage_state
+        if current_state.shape[0] != z.shape[0]:  # slayer starts a new batch size from rest
+            current_state = voltage_state = torch.zeros(1, dtype=current_state.dtype)
+        current, voltage = _CubaDynamics.apply(z, quantize(neuron.current_decay), quantize(neuron.voltage_decay),
+                                               current_state, voltage_state, neuron.s_scale, threshold)
+        neuron.current_state = current[..., -1].detach().clone()
+        neuron.voltage_state = voltage[..., -1].detach().clone()
+        return current, voltage
+
+    return dynamics
 
 
 def _decay_gradient(grad_input: torch.Tensor, output: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
