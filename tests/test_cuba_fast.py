@@ -111,9 +111,11 @@ def test_slayer_blocks_forward_and_backward_are_bit_identical(recurrent, learn_d
         assert torch.equal(a, b)
 
 
-def test_installed_by_the_online_package_and_reversible():
-    import lava_fptt.online  # noqa: F401  (installs on import)
+def test_installed_by_wrapping_a_network_and_reversible():
+    from lava_fptt.online import wrap
 
+    cuba_fast.uninstall()
+    wrap(make_block(False, False))
     assert cuba_fast.installed()
     cuba_fast.uninstall()
     assert leaky_integrator._li_dynamics_fwd is slayer_own("_li_dynamics_fwd")

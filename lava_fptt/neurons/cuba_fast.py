@@ -13,8 +13,8 @@ CPU time (``docs/speed.md``).
 loops below and hand anything else (CUDA tensors) to slayer's own functions. slayer's
 autograd function, its neuron, its state handling and its CUDA path stay its own: the
 plain lava-dl forward and the online adapter both take the fast path. It is installed
-when :mod:`lava_fptt.online` is imported (every network this project trains goes
-through it); :func:`disabled` restores slayer's loops for a block of code.
+when the first network is wrapped by :func:`lava_fptt.online.wrap` (every network this
+project trains goes through it); :func:`disabled` restores slayer's loops for a block of code.
 
 The loops compute the integer dynamics slayer documents and Lava runs (per neuron,
 12-bit decay ``d``, state scale ``w``, threshold ``theta``; ``trunc`` rounds toward zero):
@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import warnings
+import weakref
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
@@ -52,6 +53,7 @@ DECAY_BITS = 12
 _originals: dict[str, Callable[..., Any]] = {}
 _kernels: Optional[tuple[Callable[..., Any], ...]] = None
 _unavailable: Optional[str] = None
+_suspended = 0  # > 0 inside disabled()
 
 
 def _compile() -> Optional[tuple[Callable[..., Any], ...]]:
@@ -95,14 +97,15 @@ def _forward_loop(x: np.ndarray, decay: np.ndarray, state: np.ndarray, w_in: np.
 
 
 def _cuba_loop(x: np.ndarray, current_decay: np.ndarray, current_state: np.ndarray, voltage_decay: np.ndarray,
-               voltage_state: np.ndarray, w_in: np.ndarray, w_out: np.ndarray, threshold: float,
-               current: np.ndarray, voltage: np.ndarray) -> None:
+               voltage_state: np.ndarray, w_in: np.ndarray, w_out: np.ndarray, w_state: np.ndarray,
+               threshold: float, current: np.ndarray, voltage: np.ndarray) -> None:
     """slayer's CUBA neuron: the current integrator, then the voltage one with a reset, in one pass
-    (arguments as :func:`_forward_loop`'s; the voltage integrates ``current`` as stored)."""
+    (arguments as :func:`_forward_loop`'s, but the states are slayer's float states, scaled here
+    by ``w_state`` [1] of their type and truncated; the voltage integrates ``current`` as stored)."""
     theta = np.float32(threshold)
     for i in range(x.shape[0]):
-        c = current_state[i % current_state.shape[0]]
-        v = voltage_state[i % voltage_state.shape[0]]
+        c = np.int64(current_state[i % current_state.shape[0]] * w_state[0])
+        v = np.int64(voltage_state[i % voltage_state.shape[0]] * w_state[0])
         c_factor = current_decay[i % current_decay.shape[0]]
         v_factor = voltage_decay[i % voltage_decay.shape[0]]
         for t in range(x.shape[1]):
@@ -181,28 +184,65 @@ def backward(grad_output: torch.Tensor, output: torch.Tensor, decay: torch.Tenso
 
 def _integrate_back(kernels: Any, grad: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
     """The input gradient of one leaky integrator with (quantized) ``decay``."""
-    factor = _tiled((1 - decay.detach() / (1 << DECAY_BITS)).to(grad.dtype), grad)
+    return _backward(kernels, grad, _tiled((1 - decay.detach() / (1 << DECAY_BITS)).to(grad.dtype), grad))
+
+
+def _backward(kernels: Any, grad: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """The input gradient of one leaky integrator, its factor ``1 - d / 4096`` tiled as :func:`_tiled`'s."""
     flat = grad.detach().reshape(-1, grad.shape[-1]).contiguous()
     out = torch.empty_like(flat)
     kernels[2](flat.numpy(), factor.numpy(), out.numpy())
     return out.reshape(grad.shape)
 
 
+class _Constants:
+    """What a neuron's fused step needs of its decays, prepared once per decay value and step shape."""
+
+    def __init__(self, current_decay: torch.Tensor, voltage_decay: torch.Tensor, like: torch.Tensor) -> None:
+        self.forward = [_tiled((1 << DECAY_BITS) - d.to(torch.int64), like).numpy() for d in
+                        (current_decay, voltage_decay)]
+        self.decays = (current_decay, voltage_decay)
+        self.backward: dict[torch.dtype, list[torch.Tensor]] = {}
+
+    def back(self, dtype: torch.dtype, like: torch.Tensor) -> list[torch.Tensor]:
+        """``1 - d / 4096`` of both integrators in the gradient's type, tiled."""
+        if dtype not in self.backward:
+            self.backward[dtype] = [_tiled((1 - d / (1 << DECAY_BITS)).to(dtype), like) for d in self.decays]
+        return self.backward[dtype]
+
+
+_constants: dict[int, tuple[Any, tuple[int, ...], tuple[int, ...], _Constants]] = {}
+
+
+def _constants_of(neuron: Any, like: torch.Tensor) -> _Constants:
+    """The neuron's :class:`_Constants` for steps shaped like ``like``'s, recomputed when a decay changes."""
+    from lava.lib.dl.slayer.utils import quantize
+
+    key = (neuron.current_decay._version, neuron.voltage_decay._version,
+           neuron.current_decay.data_ptr(), neuron.voltage_decay.data_ptr())
+    held = _constants.get(id(neuron))
+    if held is None or held[0]() is not neuron or held[1] != key or held[2] != tuple(like.shape[:-1]):
+        with torch.no_grad():
+            made = _Constants(quantize(neuron.current_decay), quantize(neuron.voltage_decay), like)
+        held = (weakref.ref(neuron), key, tuple(like.shape[:-1]), made)
+        _constants[id(neuron)] = held
+    return held[3]
+
+
 class _CubaDynamics(torch.autograd.Function):
     """Current and voltage of a CUBA neuron in one compiled pass; backward through both integrators."""
 
     @staticmethod
-    def forward(ctx: Any, z: torch.Tensor, current_decay: torch.Tensor, voltage_decay: torch.Tensor,
-                current_state: torch.Tensor, voltage_state: torch.Tensor, w_scale: int, threshold: float
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        kernels = _compile()
+    def forward(ctx: Any, z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
+                voltage_state: torch.Tensor, w_scale: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
         x = z.reshape(-1, z.shape[-1]).contiguous()
         current, voltage = torch.empty_like(x), torch.empty_like(x)
-        int_state = [_tiled((s * w_scale).to(torch.int64), z) for s in (current_state, voltage_state)]
-        factors = [_tiled((1 << DECAY_BITS) - d.to(torch.int64), z) for d in (current_decay, voltage_decay)]
-        kernels[1](x.numpy(), factors[0].numpy(), int_state[0].numpy(), factors[1].numpy(), int_state[1].numpy(),
-                   *_scales(w_scale, x.dtype), float(threshold * w_scale), current.numpy(), voltage.numpy())
-        ctx.decays = (current_decay, voltage_decay)
+        states = [_tiled(s, z) for s in (current_state, voltage_state)]
+        w_state = np.array([w_scale], dtype=states[0].numpy().dtype)
+        _compile()[1](x.numpy(), constants.forward[0], states[0].numpy(), constants.forward[1], states[1].numpy(),
+                      *_scales(w_scale, x.dtype), w_state, float(threshold * w_scale), current.numpy(),
+                      voltage.numpy())
+        ctx.constants = constants
         ctx.set_materialize_grads(False)
         return current.reshape(z.shape), voltage.reshape(z.shape)
 
@@ -210,12 +250,14 @@ class _CubaDynamics(torch.autograd.Function):
     def backward(ctx: Any, grad_current: Optional[torch.Tensor], grad_voltage: Optional[torch.Tensor]
                  ) -> tuple[Optional[torch.Tensor], ...]:
         kernels = _compile()
-        current_decay, voltage_decay = ctx.decays
-        total = None if grad_voltage is None else _integrate_back(kernels, grad_voltage, voltage_decay)
+        like = grad_voltage if grad_voltage is not None else grad_current
+        if like is None:
+            return None, None, None, None, None, None
+        current_factor, voltage_factor = ctx.constants.back(like.dtype, like)
+        total = None if grad_voltage is None else _backward(kernels, grad_voltage, voltage_factor)
         if grad_current is not None:
             total = grad_current if total is None else total + grad_current
-        grad_z = None if total is None else _integrate_back(kernels, total, current_decay)
-        return grad_z, None, None, None, None, None, None
+        return _backward(kernels, total, current_factor), None, None, None, None, None
 
 
 def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]]:
@@ -233,7 +275,6 @@ def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch
             or neuron.current_decay.requires_grad or neuron.voltage_decay.requires_grad
             or neuron.current_decay.is_cuda or not neuron.persistent_state):
         return None
-    from lava.lib.dl.slayer.utils import quantize
 
     def dynamics(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         threshold = neuron.threshold + neuron.threshold_eps
@@ -242,8 +283,8 @@ def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch
         current_state, voltage_state = neuron.current_state, neuron.voltage_state
         if current_state.shape[0] != z.shape[0]:  # slayer starts a new batch size from rest
             current_state = voltage_state = torch.zeros(1, dtype=current_state.dtype)
-        current, voltage = _CubaDynamics.apply(z, quantize(neuron.current_decay), quantize(neuron.voltage_decay),
-                                               current_state, voltage_state, neuron.s_scale, threshold)
+        current, voltage = _CubaDynamics.apply(z, _constants_of(neuron, z), current_state, voltage_state,
+                                               neuron.s_scale, threshold)
         neuron.current_state = current[..., -1].detach().clone()
         neuron.voltage_state = voltage[..., -1].detach().clone()
         return current, voltage
@@ -289,6 +330,8 @@ def install() -> bool:
         warnings.warn(f"{_unavailable}: slayer's CUBA neurons run their own Python loop over time steps on "
                       "CPU (same results, slower; pip install numba)", RuntimeWarning, stacklevel=2)
         return False
+    if _suspended:
+        return False
     module = _module()
     if not installed():
         _originals.setdefault("_li_dynamics_fwd", module._li_dynamics_fwd)
@@ -306,11 +349,15 @@ def uninstall() -> None:
 
 @contextlib.contextmanager
 def disabled() -> Iterator[None]:
-    """Inside: slayer's own loops (e.g. to compare with them); the previous state after."""
+    """Inside: slayer's own loops (e.g. to compare with them), even for networks wrapped inside;
+    the previous state after."""
+    global _suspended
     was = installed()
     uninstall()
+    _suspended += 1
     try:
         yield
     finally:
+        _suspended -= 1
         if was:
             install()

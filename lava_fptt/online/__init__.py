@@ -14,13 +14,8 @@ engine drives in chunks; every training method then trains it::
 
 :mod:`.adapter` (the network) and :mod:`.blocks` (each block, the refusals) say how and why.
 """
-from ..neurons import cuba_fast
 from .adapter import OnlineNetwork, delay_steps, wrap
 from .blocks import SUPPORTED_CUBA, UnsupportedNetworkError, find_blocks
-
-# slayer's CUBA neurons run their CPU time loop compiled from here on, with the same
-# numbers (lava_fptt.neurons.cuba_fast; a warning and slayer's own loop without numba).
-cuba_fast.install()
 
 __all__ = ["OnlineNetwork", "SUPPORTED_CUBA", "UnsupportedNetworkError", "delay_steps", "find_blocks", "wrap"]
 

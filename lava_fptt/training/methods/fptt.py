@@ -69,9 +69,13 @@ class FPTT(Method):
 
     @torch.no_grad()
     def add_regularizer_grad(self, params: dict[str, torch.nn.Parameter]) -> None:
-        """p.grad += dR/dW = alpha (W - W_bar) - lam / 2."""
-        for name, p in params.items():
-            grad = self.alpha * (p - self.w_bar[name]) - 0.5 * self.lam[name]
+        """p.grad += dR/dW = alpha (W - W_bar) - lam / 2 (all parameters in a few multi-tensor operations)."""
+        names = list(params)
+        weights, w_bar, lam = [params[n] for n in names], [self.w_bar[n] for n in names], [self.lam[n] for n in names]
+        grads = torch._foreach_sub(weights, w_bar)
+        torch._foreach_mul_(grads, self.alpha)
+        torch._foreach_add_(grads, lam, alpha=-0.5)  # exact: lam / 2 is lam's own value halved
+        for p, grad in zip(weights, grads):
             if p.grad is None:
                 p.grad = grad
             else:
@@ -80,9 +84,14 @@ class FPTT(Method):
     @torch.no_grad()
     def update_duals(self, params: dict[str, torch.nn.Parameter]) -> None:
         """lam <- lam - alpha (W - W_bar); then W_bar <- (W_bar + W)/2 - lam/(2 alpha)."""
-        for name, p in params.items():
-            self.lam[name].sub_(self.alpha * (p - self.w_bar[name]))
-            self.w_bar[name].add_(p).mul_(0.5).sub_(self.lam[name] / (2 * self.alpha))
+        names = list(params)
+        weights, w_bar, lam = [params[n] for n in names], [self.w_bar[n] for n in names], [self.lam[n] for n in names]
+        moved = torch._foreach_sub(weights, w_bar)
+        torch._foreach_mul_(moved, self.alpha)
+        torch._foreach_sub_(lam, moved)
+        torch._foreach_add_(w_bar, weights)
+        torch._foreach_mul_(w_bar, 0.5)
+        torch._foreach_sub_(w_bar, torch._foreach_div(lam, 2 * self.alpha))
 
     def train_batch(self, model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor,
                     loss_fn: SequenceLoss, optimizer: torch.optim.Optimizer) -> tuple[float, torch.Tensor]:
