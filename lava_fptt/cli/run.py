@@ -28,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples", type=int, default=100, help="test samples to run (default: 100)")
     parser.add_argument("--precision", choices=sorted(PRECISIONS), default="fixed",
                         help="fixed: bit-accurate fixed-point models (default); float: floating-point models")
+    parser.add_argument("--parallel", type=int, default=1, metavar="K",
+                        help="run K copies of the network side by side in one Lava run, K samples per step "
+                             "(dense networks; same spikes per sample as K=1, default: 1)")
     parser.add_argument("--reference", metavar="RUN_DIR", help="compare with the torch model of this run directory")
     add_json(parser)
     parser.set_defaults(handler=run)
@@ -48,14 +51,18 @@ def encoding_for(args: argparse.Namespace, summary: Any) -> Encoding:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples}")
+    if args.parallel < 1:
+        raise ValueError(f"--parallel must be >= 1, got {args.parallel}")
     summary = describe(args.network)
     data = load_dataset(args.dataset, "test", args.data_dir, encoding_for(args, summary))
     index = np.arange(min(args.samples, len(data)))
     inputs, labels = data.spikes(index), data.labels[index]
-    lava = run_in_lava(args.network, inputs, args.precision)
+    lava = run_in_lava(args.network, inputs, args.precision, parallel=args.parallel)
     kind = "readout" if lava.graded else "spikes"
     result: dict[str, Any] = {"network": str(summary.path), "samples": len(index), "precision": args.precision,
-                              "accuracy": accuracy(lava.output, labels, kind), "steps_per_s": lava.steps_per_s}
+                              "parallel": args.parallel, "accuracy": accuracy(lava.output, labels, kind),
+                              "steps_per_s": lava.steps_per_s, "samples_per_s": lava.samples_per_s,
+                              "start_s": lava.start_s}
     if args.reference:
         _, model, _ = load_run(args.reference)
         x = torch.from_numpy(inputs)
