@@ -80,12 +80,12 @@ def _compile() -> Optional[tuple[Callable[..., Any], ...]]:
 def _forward_loop(x: np.ndarray, decay: np.ndarray, state: np.ndarray, w_in: np.ndarray, w_out: np.ndarray,
                   threshold: float, reset: bool, out: np.ndarray) -> None:
     """One leaky integrator. ``x`` / ``out`` [n, T] (floats of one type), ``decay`` int64 ``4096 - d``
-    and ``state`` int64 scaled state, element ``i`` using entry ``i % len`` of each;
+    and ``state`` int64 scaled state [n] (:func:`_tiled`);
     ``w_in`` [1] the state scale in ``x``'s type, ``w_out`` [1] it in float32."""
     theta = np.float32(threshold)
     for i in range(x.shape[0]):
-        y = state[i % state.shape[0]]
-        factor = decay[i % decay.shape[0]]
+        y = state[i]
+        factor = decay[i]
         for t in range(x.shape[1]):
             product = y * factor
             y = product >> DECAY_BITS if product > 0 else -((-product) >> DECAY_BITS)
@@ -104,10 +104,10 @@ def _cuba_loop(x: np.ndarray, current_decay: np.ndarray, current_state: np.ndarr
     by ``w_state`` [1] of their type and truncated; the voltage integrates ``current`` as stored)."""
     theta = np.float32(threshold)
     for i in range(x.shape[0]):
-        c = np.int64(current_state[i % current_state.shape[0]] * w_state[0])
-        v = np.int64(voltage_state[i % voltage_state.shape[0]] * w_state[0])
-        c_factor = current_decay[i % current_decay.shape[0]]
-        v_factor = voltage_decay[i % voltage_decay.shape[0]]
+        c = np.int64(current_state[i] * w_state[0])
+        v = np.int64(voltage_state[i] * w_state[0])
+        c_factor = current_decay[i]
+        v_factor = voltage_decay[i]
         for t in range(x.shape[1]):
             product = c * c_factor
             c = product >> DECAY_BITS if product > 0 else -((-product) >> DECAY_BITS)
@@ -123,10 +123,10 @@ def _cuba_loop(x: np.ndarray, current_decay: np.ndarray, current_state: np.ndarr
 
 
 def _backward_loop(grad: np.ndarray, factor: np.ndarray, out: np.ndarray) -> None:
-    """``grad`` / ``out`` [n, T]; ``factor`` ``1 - d / 4096`` in the gradient's type, entry ``i % len``."""
+    """``grad`` / ``out`` [n, T]; ``factor`` [n] ``1 - d / 4096`` in the gradient's type."""
     steps = grad.shape[1]
     for i in range(grad.shape[0]):
-        f = factor[i % factor.shape[0]]
+        f = factor[i]
         carried = grad[i, steps - 1]
         out[i, steps - 1] = carried
         for t in range(steps - 2, -1, -1):
@@ -136,13 +136,9 @@ def _backward_loop(grad: np.ndarray, factor: np.ndarray, out: np.ndarray) -> Non
 
 
 def _tiled(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``values`` as a flat tensor whose entry ``i % len`` is what slayer's step operations pair with
-    element ``i`` of one step of ``like`` [..., T] (broadcasting); a copy only if it is no plain tiling."""
-    step = like.shape[:-1]
-    trimmed = values.reshape(values.shape[next((k for k, n in enumerate(values.shape) if n != 1), values.dim()):])
-    if trimmed.dim() <= len(step) and tuple(trimmed.shape) == tuple(step[len(step) - trimmed.dim():]):
-        return trimmed.reshape(-1).contiguous()
-    return torch.broadcast_to(values, step).reshape(-1).contiguous()
+    """``values`` broadcast as slayer's step operations broadcast it against one step of ``like``
+    [..., T], flattened: entry ``i`` pairs with element ``i`` of a step (a copy only if it is no view)."""
+    return torch.broadcast_to(values, like.shape[:-1]).reshape(-1)
 
 
 def _scales(w_scale: int, dtype: torch.dtype) -> tuple[np.ndarray, np.ndarray]:
