@@ -43,5 +43,5 @@ def environment(code: pathlib.Path) -> dict[str, str]:
 
 
 def describe(commit: str) -> str:
-    """``commit`` as its short hash and subject line (for tables)."""
-    return _git("log", "-1", "--format=%h %s", commit)
+    """``commit`` as its short hash and date (for tables)."""
+    return _git("log", "-1", "--format=%h (%cs)", commit)
