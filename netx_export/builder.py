@@ -80,6 +80,9 @@ class LTCLayer(AbstractProcess):
         'float' builds float ones with the values the integers stand for.
     reset_interval, reset_offset, input_message_bits :
         As for netx blocks.
+    sparse : bool
+        Lava ``Sparse`` synapses instead of ``Dense`` (the same integers; faster for
+        mostly-zero weights, such as :mod:`netx_export.parallel`'s block-diagonal copies).
 
     Ports ``inp``, ``out``; sub-processes ``synapse``, ``synapse_rec`` (or None), ``neuron``.
     """
@@ -87,8 +90,10 @@ class LTCLayer(AbstractProcess):
     def __init__(self, *, weight: np.ndarray, weight_rec: Optional[np.ndarray], weight_exp: int,
                  params: LTCIntParams | ReadoutIntParams, precision: str = "fixed",
                  reset_interval: Optional[int] = None, reset_offset: int = 0,
-                 input_message_bits: int = 0, name: Optional[str] = None) -> None:
+                 input_message_bits: int = 0, name: Optional[str] = None, sparse: bool = False) -> None:
         from lava.proc.dense.process import Dense
+        from lava.proc.sparse.process import Sparse
+        from scipy.sparse import csr_matrix
 
         from lava_fptt.proc.ltc import LTC, LTCReadout
 
@@ -101,10 +106,12 @@ class LTCLayer(AbstractProcess):
         self.input_message_bits = input_message_bits
         self.output_message_bits = READOUT_MESSAGE_BITS if self.readout else 0
 
-        def synapse(w: np.ndarray, message_bits: int) -> Dense:
+        def synapse(w: np.ndarray, message_bits: int) -> Dense | Sparse:
+            kind, matrix = (Sparse, csr_matrix) if sparse else (Dense, np.asarray)
             if precision == "fixed":
-                return Dense(weights=w, weight_exp=weight_exp, num_weight_bits=8, num_message_bits=message_bits)
-            return Dense(weights=w * (2.0 ** weight_exp / WEIGHT_SCALE), num_message_bits=message_bits)
+                return kind(weights=matrix(w), weight_exp=weight_exp, num_weight_bits=8,
+                            num_message_bits=message_bits)
+            return kind(weights=matrix(w * (2.0 ** weight_exp / WEIGHT_SCALE)), num_message_bits=message_bits)
 
         neuron_params = params if precision == "fixed" else dequantize(params)
         self.synapse = synapse(weight, input_message_bits)
@@ -130,7 +137,7 @@ class LTCLayerModel(AbstractSubProcessModel):
 
 
 def ltc_layer(group: Any, path: pathlib.Path, index: int, precision: str, reset_interval: Optional[int],
-              reset_offset: int, input_message_bits: int) -> LTCLayer:
+              reset_offset: int, input_message_bits: int, sparse: bool = False) -> LTCLayer:
     """An :class:`LTCLayer` from an h5py layer group written in the LTC format."""
     kind = dataset_text(group["type"][()])
     where = f"{path}: layer {index}"
@@ -160,7 +167,7 @@ def ltc_layer(group: Any, path: pathlib.Path, index: int, precision: str, reset_
             raise ValueError(f"neuron parameters {bad} are not one value per neuron ({out_features})")
         return LTCLayer(weight=weight, weight_rec=weight_rec, weight_exp=weight_exp, params=params,
                         precision=precision, reset_interval=reset_interval, reset_offset=reset_offset,
-                        input_message_bits=input_message_bits)
+                        input_message_bits=input_message_bits, sparse=sparse)
     except ValueError as err:
         raise NetworkFileError(f"{where}: {err}") from None
 
@@ -183,6 +190,9 @@ class Network(AbstractProcess):
     input_shape : tuple of 3 ints, optional
         Input shape in (x, y, f) order for a file that starts with a conv or pool layer
         and has no input layer (as netx's argument; default: the file's ``config``).
+    sparse : bool
+        Dense layers' synapses as Lava ``Sparse`` processes (netx's ``sparse_synapse``;
+        the same integers, faster for mostly-zero weights).
 
     Attributes: ``layers`` (the blocks in order), ``inp``, ``out``, ``in_layer``,
     ``out_layer``, ``out_message_bits``.
@@ -190,13 +200,14 @@ class Network(AbstractProcess):
 
     def __init__(self, net_config: str | pathlib.Path, num_layers: Optional[int] = None,
                  reset_interval: Optional[int] = None, reset_offset: int = 0, precision: str = "fixed",
-                 input_message_bits: int = 0, input_shape: Optional[tuple[int, ...]] = None) -> None:
+                 input_message_bits: int = 0, input_shape: Optional[tuple[int, ...]] = None,
+                 sparse: bool = False) -> None:
         super().__init__(net_config=str(net_config), num_layers=num_layers, input_message_bits=input_message_bits)
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.filename = str(net_config)
         self.layers = _build(pathlib.Path(net_config), num_layers, reset_interval, reset_offset, precision,
-                             input_message_bits, input_shape)
+                             input_message_bits, input_shape, sparse)
         if not self.layers:
             raise NetworkFileError(f"{net_config}: no layer to build")
         self.in_layer, self.out_layer = self.layers[0], self.layers[-1]
@@ -219,8 +230,8 @@ class NetworkModel(AbstractSubProcessModel):
 
 
 def _build(path: pathlib.Path, num_layers: Optional[int], reset_interval: Optional[int], reset_offset: int,
-           precision: str, input_message_bits: int, input_shape: Optional[tuple[int, ...]] = None
-           ) -> list[AbstractProcess]:
+           precision: str, input_message_bits: int, input_shape: Optional[tuple[int, ...]] = None,
+           sparse: bool = False) -> list[AbstractProcess]:
     """The blocks of the file in order, chained output to input."""
     from lava.lib.dl import netx
     from lava.lib.dl.netx.utils import NetDict
@@ -229,7 +240,7 @@ def _build(path: pathlib.Path, num_layers: Optional[int], reset_interval: Option
     config = NetDict(str(path))  # netx's reader, for netx's constructors
     try:
         return _walk(path, config, creators, num_layers, reset_interval, reset_offset, precision, input_message_bits,
-                     input_shape)
+                     input_shape, sparse)
     finally:
         config.f.close()
 
@@ -241,8 +252,8 @@ def file_input_shape(path: pathlib.Path) -> Optional[tuple[int, ...]]:
 
 
 def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[int], reset_interval: Optional[int],
-          reset_offset: int, precision: str, input_message_bits: int, input_shape: Optional[tuple[int, ...]]
-          ) -> list[AbstractProcess]:
+          reset_offset: int, precision: str, input_message_bits: int, input_shape: Optional[tuple[int, ...]],
+          sparse: bool = False) -> list[AbstractProcess]:
     import h5py
 
     layers: list[AbstractProcess] = []
@@ -259,7 +270,7 @@ def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[i
             kind = dataset_text(group["type"][()])
             neuron = neuron_type(group)
             if neuron in LTC_NEURONS:
-                block = ltc_layer(group, path, index, precision, reset_interval, offset, input_message_bits)
+                block = ltc_layer(group, path, index, precision, reset_interval, offset, input_message_bits, sparse)
             elif kind == "input":
                 if neuron is None:  # a shape declaration only
                     input_shape = tuple(int(v) for v in group["shape"][()][::-1])
@@ -289,7 +300,8 @@ def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[i
                                        **resets)
             elif kind in ("dense", "dense_rec"):
                 block, _ = creators.create_dense(layer_config, input_message_bits=input_message_bits,
-                                                 reset_offset=offset, rec=kind == "dense_rec", **resets)
+                                                 reset_offset=offset, rec=kind == "dense_rec",
+                                                 sparse_synapse=sparse, **resets)
             else:
                 raise NetworkFileError(f"{path}: layer {index} has type {kind!r}, which cannot be built "
                                        "(netx does not implement it either); build fewer layers with num_layers")

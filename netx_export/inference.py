@@ -71,6 +71,10 @@ class LavaResult:
     total_steps: int
     graded: bool = False
     hidden: tuple[np.ndarray, ...] = ()
+    samples_per_s: float = 0.0
+    """Samples per second at ``steps_per_s`` (``parallel`` samples advance together)."""
+    start_s: float = 0.0
+    """Seconds to compile the network, start Lava's processes and run the first step."""
 
     @property
     def spikes(self) -> np.ndarray:
@@ -100,7 +104,7 @@ def run_config(precision: str) -> object:
 
 def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed",
                 record_hidden: Optional[bool] = None, delayed: Optional[bool] = None,
-                progress: bool = False) -> LavaResult:
+                progress: bool = False, parallel: int = 1, sparse: bool = False) -> LavaResult:
     """Run ``inputs`` [N, channels, steps] or [N, C, H, W, steps] (binary spikes) through ``path``.
 
     Image-shaped inputs (C, H, W as torch orders them) feed a network whose first layer
@@ -122,7 +126,8 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     (layer ``L - 1``) thus fills the last ``steps`` steps of the window. Hidden layer
     ``k`` of a CUBA network is read the same way, from window step ``k + 1``.
     Recurrent CUBA layers pause the run before each of their resets (module docstring);
-    ``steps_per_s`` includes those pauses.
+    ``steps_per_s`` includes those pauses and leaves out the first step, whose call compiles
+    the network and starts Lava (``start_s``).
 
     ``delayed`` chooses between the two: True follows a model that delays every block
     by one step (slayer's ``delay_shift``: the CUBA torch model), False one whose layers
@@ -131,7 +136,16 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     first input reaches it). Default: False for files with LTC layers, else True. A
     graded CUBA readout (lava-dl's ``cuba.Affine``, which has no ``delay_shift``) is read
     one step later under ``delayed``: torch's readout step ``k`` is window step ``k + 1``.
+
+    ``parallel`` K > 1 runs K copies of a dense network side by side
+    (:func:`netx_export.parallel.widen`): samples ``r*K .. r*K + K - 1`` share window ``r``,
+    each on its own copy, and the result is split back per sample; the last group is padded
+    with silent samples; the copies' block-diagonal weights run as Lava ``Sparse`` synapses
+    (``sparse``, which any run may ask for). Each sample's output equals its run with
+    ``parallel=1``.
     """
+    if parallel != 1:
+        return _run_parallel(path, inputs, precision, record_hidden, parallel, delayed, progress)
     from lava.proc.io.sink import RingBuffer as SpikeSink
     from lava.proc.io.source import RingBuffer as SpikeSource
 
@@ -154,7 +168,7 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     reset_offset = 1 if undelayed else (1 - depth) % window
     image_shape = tuple(inputs.shape[3:0:-1]) if inputs.ndim == 5 else None  # (x, y, f), for files without one
     network = load_network(path, reset_interval=window, reset_offset=reset_offset, precision=precision,
-                           input_shape=image_shape)
+                           input_shape=image_shape, sparse=sparse)
     lava_shape = tuple(network.inp.shape)
     if len(lava_shape) == 3 and inputs.ndim != 5:
         raise NetworkFileError(f"{summary.path}: the network's first layer is a convolution over (W, H, C) = "
@@ -179,8 +193,8 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
             start = time.perf_counter()
             pauses = {} if bar.disable else progress_pauses(num_samples, window)
             pauses.update(recurrent_clears(network.layers, window, reset_offset, total))
-            run_pausing(network, total, config, pauses, lambda step: bar.update(step // window - bar.n))
-            elapsed = time.perf_counter() - start
+            elapsed = run_pausing(network, total, config, pauses, lambda step: bar.update(step // window - bar.n))
+            start_s = time.perf_counter() - start - elapsed
             recorded = sink.data.get()
         hidden_recorded = [np.load(f) for f in hidden_files]
 
@@ -195,7 +209,36 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     if graded and precision == "fixed":
         output = output / (VOLTAGE_UNIT if summary.cuba_readout else ONE)
     hidden = tuple(per_sample(h, k + 1).astype(np.float32) for k, h in enumerate(hidden_recorded))
-    return LavaResult(output if graded else output.astype(np.float32), total / elapsed, total, graded, hidden)
+    steps_per_s = (total - 1) / elapsed if total > 1 else total / start_s
+    return LavaResult(output if graded else output.astype(np.float32), steps_per_s, total, graded, hidden,
+                      steps_per_s * num_samples / total, start_s)
+
+
+def _run_parallel(path: str | pathlib.Path, inputs: np.ndarray, precision: str, record_hidden: Optional[bool],
+                  copies: int, delayed: Optional[bool], progress: bool) -> LavaResult:
+    """:func:`run_in_lava` of ``copies`` copies side by side, split back per sample."""
+    from .parallel import widen
+
+    if copies < 1:
+        raise ValueError(f"parallel must be >= 1, got {copies}")
+    num_samples, steps = inputs.shape[0], inputs.shape[-1]
+    flat = inputs.reshape(num_samples, -1, steps)
+    groups = -(-num_samples // copies)
+    padded = np.zeros((groups * copies, *flat.shape[1:]), dtype=flat.dtype)
+    padded[:num_samples] = flat
+    wide_inputs = padded.reshape(groups, copies * flat.shape[1], steps)
+    with tempfile.TemporaryDirectory() as folder:
+        wide = widen(path, copies, pathlib.Path(folder) / "parallel.net")
+        result = run_in_lava(wide, wide_inputs, precision, record_hidden, delayed=delayed, progress=progress,
+                             sparse=True)
+
+    def split(data: np.ndarray) -> np.ndarray:
+        per_copy = data.reshape(groups, copies, -1, data.shape[-1])
+        return per_copy.reshape(groups * copies, -1, data.shape[-1])[:num_samples]
+
+    return LavaResult(split(result.output), result.steps_per_s, result.total_steps, result.graded,
+                      tuple(split(h) for h in result.hidden), result.steps_per_s * num_samples / result.total_steps,
+                      result.start_s)
 
 
 def recurrent_clears(layers: list[Any], window: int, reset_offset: int, total: int) -> dict[int, list[Any]]:
@@ -226,19 +269,27 @@ def progress_pauses(num_samples: int, window: int) -> dict[int, list[Any]]:
 
 
 def run_pausing(network: Any, total: int, config: object, pauses: dict[int, list[Any]],
-                paused: Callable[[int], None] = lambda step: None) -> None:
+                paused: Callable[[int], None] = lambda step: None) -> float:
     """Run ``total`` steps, pausing after each step in ``pauses`` to zero the buffered output
-    ``a_buff`` of the synapses it lists, and calling ``paused(step)`` after every piece."""
-    done = 0
-    for step in sorted(pauses):
+    ``a_buff`` of the synapses it lists, and calling ``paused(step)`` after every piece.
+
+    Returns the seconds taken by the steps after the first: the first step's call also
+    compiles the network and starts Lava's processes (seconds, whatever the run's length),
+    so the rate of the steps after it is what a longer run would sustain.
+    """
+    done, began = 0, None
+    for step in sorted(set(pauses) | ({1} if total > 1 else set())):
         run_steps(network, step - done, config)
         done = step
-        for synapse in pauses[step]:
+        for synapse in pauses.get(step, ()):
             synapse.a_buff.set(np.zeros(synapse.a_buff.shape))
         paused(done)
+        if began is None:
+            began = time.perf_counter()
     if total > done:
         run_steps(network, total - done, config)
         paused(total)
+    return time.perf_counter() - began if began is not None else 0.0
 
 
 def spike_match(a: np.ndarray, b: np.ndarray) -> float:

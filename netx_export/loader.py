@@ -158,6 +158,7 @@ def refuse_float_netx_layers(summary: NetworkSummary) -> None:
 def load_network(
     path: str | pathlib.Path, reset_interval: Optional[int] = None, reset_offset: int = 0,
     precision: str = "fixed", num_layers: Optional[int] = None, input_shape: Optional[tuple[int, ...]] = None,
+    sparse: bool = False,
 ) -> Any:
     """Build the network in ``path`` as Lava processes (a :class:`netx_export.builder.Network`).
 
@@ -167,7 +168,8 @@ def load_network(
     lets samples run back to back. ``precision`` ('fixed' or 'float') is the arithmetic
     of the LTC layers; ``num_layers`` builds only the first layers (as netx's argument);
     ``input_shape`` (x, y, f) is the input of a file that starts with a conv or pool layer
-    (default: the shape lava-fptt wrote into the file).
+    (default: the shape lava-fptt wrote into the file); ``sparse`` builds dense layers'
+    synapses as Lava ``Sparse`` processes (the same integers).
     """
     from .builder import Network
 
@@ -175,4 +177,4 @@ def load_network(
     if precision == "float":
         refuse_float_netx_layers(summary)
     return Network(path, num_layers=num_layers, reset_interval=reset_interval, reset_offset=reset_offset,
-                   precision=precision, input_shape=input_shape)
+                   precision=precision, input_shape=input_shape, sparse=sparse)

@@ -92,3 +92,9 @@ def encoding_from(args: argparse.Namespace) -> Encoding:
     default = DEFAULT_ENCODINGS[args.dataset]
     return Encoding(args.encoding or default.kind, steps=args.steps or default.steps,
                     levels=default.levels, duration=default.duration)
+
+
+def add_device(parser: argparse.ArgumentParser, default: str = "cpu") -> None:
+    parser.add_argument("--device", default=default, metavar="{cpu,cuda,auto}",
+                        help=f"where tensors live: cpu, cuda (or cuda:N), auto (cuda if torch sees a GPU); "
+                             f"default {default}")

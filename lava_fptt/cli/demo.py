@@ -28,7 +28,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     exported = export.run(argparse.Namespace(run_dir=args.out, output=None, json=args.json))
     network = pathlib.Path(exported["network"])
     print(f"running {args.samples} test samples in Lava (fixed point)...", file=sys.stderr)
-    ran = run.run(argparse.Namespace(**common, network=str(network), samples=args.samples, precision="fixed",
+    ran = run.run(argparse.Namespace(**common, network=str(network), samples=args.samples, precision="fixed", parallel=1,
                                      reference=args.out, no_progress=args.no_progress))
     return {"run_dir": trained["run_dir"], "network": str(network), "test_accuracy": trained["test_accuracy"],
             "lava_samples": ran["samples"], "lava_accuracy": ran["accuracy"],

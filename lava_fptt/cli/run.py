@@ -28,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples", type=positive_int, default=100, help="test samples to run (default: 100)")
     parser.add_argument("--precision", choices=sorted(PRECISIONS), default="fixed",
                         help="fixed: bit-accurate fixed-point models (default); float: floating-point models")
+    parser.add_argument("--parallel", type=positive_int, default=1, metavar="K",
+                        help="run K copies of the network side by side in one Lava run, K samples per step "
+                             "(dense networks; same spikes per sample as K=1, default: 1)")
     parser.add_argument("--reference", metavar="RUN_DIR", help="compare with the torch model of this run directory")
     add_json(parser)
     parser.set_defaults(handler=run)
@@ -58,10 +61,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         **draw_for(args, summary.metadata))
     index = np.arange(min(args.samples, len(data)))
     inputs, labels = data.spikes(index), data.labels[index]
-    lava = run_in_lava(args.network, inputs, args.precision, progress=not args.no_progress)
+    lava = run_in_lava(args.network, inputs, args.precision, progress=not args.no_progress, parallel=args.parallel)
     kind = "readout" if lava.graded else "spikes"
     result: dict[str, Any] = {"network": str(summary.path), "samples": len(index), "precision": args.precision,
-                              "accuracy": accuracy(lava.output, labels, kind), "steps_per_s": lava.steps_per_s}
+                              "parallel": args.parallel, "accuracy": accuracy(lava.output, labels, kind),
+                              "steps_per_s": lava.steps_per_s, "samples_per_s": lava.samples_per_s,
+                              "start_s": lava.start_s}
     if args.reference:
         _, model, _ = load_run(args.reference)
         x = torch.from_numpy(inputs)

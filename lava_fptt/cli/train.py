@@ -13,7 +13,8 @@ from ..models.user import USER_FILE, describe_file, parse_spec
 from ..training import METHODS, TrainConfig, distributed, train
 from ..training.config import OPTIMIZERS
 from ..training.methods.sltt import DEFAULT_CHUNK
-from .common import add_data, add_json, encoding_from
+from ..device import resolve_device
+from .common import add_data, add_device, add_json, encoding_from
 
 # Options passed to the method under the same name, and only when given on the command line.
 METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting")
@@ -78,6 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="weight a chunk's loss by t/T (default: on for fptt, off otherwise)")
     parser.add_argument("--ddp", action="store_true",
                         help="data-parallel training; launch with torchrun --nproc_per_node N -m lava_fptt.cli train --ddp")
+    add_device(parser)
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create or resume")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_json(parser)
@@ -117,7 +119,8 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
                          loss_gain=getattr(args, "loss_gain", 8.0),
                          seed=args.seed,
                          train_limit=args.train_limit)
-    result = train(config, args.out, progress=not args.no_progress, source_file=source_file)
+    result = train(config, args.out, progress=not args.no_progress, source_file=source_file,
+                   device=resolve_device(getattr(args, "device", "cpu")))
     return result if rank == 0 else None
 
 

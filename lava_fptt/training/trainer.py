@@ -68,10 +68,13 @@ def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
 
 
 @torch.no_grad()
-def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int = 256, limit: Optional[int] = None) -> float:
-    """Test accuracy over whole sequences, with the network's own prediction rule."""
+def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int = 256, limit: Optional[int] = None,
+             device: Optional[torch.device] = None) -> float:
+    """Test accuracy over whole sequences, with the network's own prediction rule (batches on ``device``)."""
     correct = total = 0
     for x, y in data.batches(batch_size, limit=limit):
+        if device is not None:
+            x, y = x.to(device), y.to(device)
         correct += int((model.predict(model.run(x)) == y).sum())
         total += len(y)
     return correct / max(total, 1)
@@ -140,7 +143,8 @@ def plot_metrics(metrics: list[dict[str, Any]], path: pathlib.Path, title: str) 
 
 
 def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = True,
-          source_file: Optional[Union[str, pathlib.Path]] = None) -> dict[str, Any]:
+          source_file: Optional[Union[str, pathlib.Path]] = None,
+          device: Union[str, torch.device] = "cpu") -> dict[str, Any]:
     """Train (or resume) the run in ``run_dir``; return the final metrics and paths.
 
     ``source_file`` is the file of a user's network class (``config.network.source``) or
@@ -148,7 +152,9 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     resumed run uses its copy. The network is built (and a
     network the online engine cannot carry refused) before anything is written. Inside
     a process group (see :mod:`.distributed`) every rank trains its share of the
-    batches through DDP and only rank 0 writes the run directory.
+    batches through DDP and only rank 0 writes the run directory. ``device`` is where the
+    network and the batches live (:func:`lava_fptt.device.resolve_device`; not part of the
+    run's config: a run may resume on another device; checkpoints are read onto the CPU).
     """
     rank, world = distributed.rank_and_world()
     lead = rank == 0
@@ -169,6 +175,10 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     if per_rank < 1:
         raise ValueError(f"fewer training batches than processes ({world}); lower --batch-size")
     state = resume_state(run_dir, config)  # refuses a run of another config before anything is written
+    device = torch.device(device)
+    if device.type != "cpu" and world > 1:
+        raise ValueError("data-parallel training (--ddp) runs CPU processes; leave out --device or --ddp")
+    network.to(device)
     optimizer = make_optimizer(config.optimizer, network.parameters(), config.lr)
     loss_fn = sequence_loss(network.output_kind, config.loss_gain, late_weighting=method.late_weighting)
     metrics: list[dict[str, Any]] = []
@@ -204,6 +214,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
                    desc=f"epoch {epoch + 1}/{config.epochs} [{config.algo}]",
                    disable=None if progress and lead else True, leave=False)
         for x, y in bar:
+            x, y = x.to(device), y.to(device)
             loss, output = method.train_batch(model, x, y, loss_fn, optimizer)
             loss_sum += loss
             correct += int((predict(output, network.output_kind) == y).sum())
@@ -219,7 +230,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
                 "epoch": epoch + 1,
                 "train_loss": loss_sum / (per_rank * world),
                 "train_accuracy": correct / max(seen, 1),
-                "test_accuracy": evaluate(network, test_data),
+                "test_accuracy": evaluate(network, test_data, device=device),
                 "seconds": time.perf_counter() - began,
             }
             if progress:
@@ -228,7 +239,8 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
                            f"({record['seconds']:.1f} s)", file=sys.stderr)
         metrics.append(distributed.from_rank0(record))
         if lead:
-            save_atomic({"model": network.net.state_dict(), "optimizer": optimizer.state_dict(),
+            save_atomic({"model": {k: v.cpu() for k, v in network.net.state_dict().items()},
+                         "optimizer": optimizer.state_dict(),
                          "method": method.state_dict(), "metrics": metrics, "epoch": epoch + 1},
                         run_dir / CHECKPOINT)
             write_text_atomic(json.dumps(metrics, indent=2), run_dir / METRICS)
