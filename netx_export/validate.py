@@ -15,7 +15,8 @@ fixed-point models (``lava/proc/lif/models.py``, ``lava/proc/dense/models.py``):
   2 (netx would clip others); delays: integers in [0, 62] (netx would clip);
 - CUBA/LOIHI neurons: ``iDecay`` and ``vDecay`` integers in [0, 4096] (of 4096; netx passes
   ``du = iDecay - 1``, ``dv = vDecay``), ``vThMant`` in [1, 2**17 - 1] (Lava LIF's 17-bit
-  ``vth``), a ``bias`` within the 13-bit signed ``bias_mant``;
+  ``vth``; a graded readout, :mod:`.readout`, in [2**17, 2**18 - 1], a threshold it never
+  reaches), a ``bias`` within the 13-bit signed ``bias_mant``;
 - a dense layer's weight is ``[out, in]`` (or 1-D, which netx reshapes), its sizes agree
   with ``inFeatures``/``outFeatures``/``shape`` and with the layer before.
 """
@@ -26,6 +27,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .errors import NetworkFileError
+from .readout import GRADED_VTH_MANT, NEVER
 
 NETX_NEURONS = ("CUBA", "LOIHI", "SDNN")
 """Neuron types netx builds by name; netx also builds every type whose name contains 'RF'."""
@@ -114,7 +116,10 @@ def check_netx_layer(where: str, group: Any, kind: str, neuron: Optional[str]) -
             raise NetworkFileError(f"{where}: {neuron} neuron lacks {', '.join(missing)}")
         check_numbers(where, "neuron/iDecay", group["neuron/iDecay"][()], *DECAY_RANGE)
         check_numbers(where, "neuron/vDecay", group["neuron/vDecay"][()], *DECAY_RANGE)
-        check_numbers(where, "neuron/vThMant", group["neuron/vThMant"][()], *THRESHOLD_RANGE)
+        threshold = np.asarray(group["neuron/vThMant"][()])
+        graded_readout = kind == "dense" and threshold.size == 1 and GRADED_VTH_MANT <= threshold.item() <= NEVER
+        if not graded_readout:  # a graded readout's threshold is one it never reaches (.readout)
+            check_numbers(where, "neuron/vThMant", threshold, *THRESHOLD_RANGE)
         if "bias" in group:
             check_numbers(where, "bias", group["bias"][()], *BIAS_RANGE)
     elif "bias" in group:
