@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import pathlib
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +59,8 @@ LOIHI2 = CoreLimits(
         "neurons per core (varies with the memory allocation), 192 KB of memory per core allocated flexibly",
         "G. Orchard et al., 'Efficient Neuromorphic Signal Processing with Loihi 2', IEEE SiPS 2021: "
         "programmable (microcode) neurons, graded spikes, 128 cores",
-        "128 KB of synaptic memory per core: the figure used by this project's notes "
-        "(shared/notes/lava.md, secondary sources); taken as the upper bound of a core's memory given to weights",
+        "128 KB of synaptic memory per core: a figure from secondary sources (not in "
+        "Intel's brief); taken as the upper bound of a core's memory given to weights",
     ),
 )
 """Loihi 2's public figures (no Intel-internal data)."""

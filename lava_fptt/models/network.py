@@ -116,7 +116,7 @@ class NetworkConfig:
         """Name of the run directory's copy of the file the network is built from (None: built from the config)."""
         return {"user": USER_FILE, "file": INITIAL_FILE}.get(self.kind)
 
-    def described(self, path: pathlib.Path) -> "NetworkConfig":
+    def described(self, path: pathlib.Path) -> NetworkConfig:
         """This config with its source file's description (hash) taken from ``path`` (e.g. a run's copy)."""
         if self.kind == "user":
             return replace(self, source=describe_file(path, self.source.class_name))
@@ -126,7 +126,7 @@ class NetworkConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "NetworkConfig":
+    def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
         data = dict(data)
         data["sizes"] = tuple(data["sizes"])
         data["cuba"] = CubaParams(**data.get("cuba", {}))
@@ -177,7 +177,7 @@ class SpikingNetwork(OnlineNetwork):
     ``source_file`` is the file of a user's class (``config.source``).
     """
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "SpikingNetwork":
+    def __new__(cls, *args: Any, **kwargs: Any) -> SpikingNetwork:
         config = args[0] if args else kwargs.get("config")
         if cls is SpikingNetwork and getattr(config, "model", None) == "ltc" and config.kind == "stack":
             from .ltc import LTCNetwork

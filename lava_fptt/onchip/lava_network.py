@@ -88,7 +88,7 @@ class LavaSession:
             raise ValueError(f"select_tag must be 'fixed_pt' or 'floating_pt', got {select_tag!r}")
         self.network, self.run_cfg, self.steps, self._started = network, Loihi2SimCfg(select_tag=select_tag), 0, False
 
-    def __enter__(self) -> "LavaSession":
+    def __enter__(self) -> LavaSession:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

@@ -203,5 +203,5 @@ class Method(abc.ABC):
         """Method state to checkpoint (running means, dual variables...); none by default."""
         return {}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027  (optional hook: nothing to restore)
         """Restore what :meth:`state_dict` returned."""
