@@ -7,7 +7,8 @@ pooling layers, which netx 0.6 cannot); ``inference`` runs a built network in La
 simulation on spike trains or images, sample after sample.
 """
 from .errors import NetworkFileError
-from .loader import describe, load_network
+from .builder import load_network
+from .loader import describe
 from .writer import export_network
 
 __all__ = ["NetworkFileError", "describe", "export_network", "load_network"]

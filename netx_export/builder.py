@@ -48,11 +48,13 @@ from lava_fptt.neurons.fixed_point import check_fits
 from lava_fptt.neurons.ltc import LTCIntParams, ReadoutIntParams, dequantize
 
 from .errors import NetworkFileError
-from .loader import dataset_text, describe, neuron_type
+from .groups import dataset_text, neuron_type
+from .loader import describe, refuse_float_netx_layers
 from .pool import create_pool
 from .readout import create_readout, is_readout
 
-LTC_NEURONS = {NETX_NEURON_TYPES["spiking"]: LTCIntParams, NETX_NEURON_TYPES["readout"]: ReadoutIntParams}
+LTC_NEURONS: dict[Optional[str], Any] = {NETX_NEURON_TYPES["spiking"]: LTCIntParams,
+                                         NETX_NEURON_TYPES["readout"]: ReadoutIntParams}
 """``neuron/type`` of the layers this module builds itself, and their integer parameter tuple."""
 PRECISIONS = ("fixed", "float")
 
@@ -170,6 +172,29 @@ def ltc_layer(group: Any, path: pathlib.Path, index: int, precision: str, reset_
                         input_message_bits=input_message_bits, sparse=sparse)
     except ValueError as err:
         raise NetworkFileError(f"{where}: {err}") from None
+
+
+def load_network(
+    path: str | pathlib.Path, reset_interval: Optional[int] = None, reset_offset: int = 0,
+    precision: str = "fixed", num_layers: Optional[int] = None, input_shape: Optional[tuple[int, ...]] = None,
+    sparse: bool = False,
+) -> Any:
+    """Build the network in ``path`` as Lava processes (a :class:`netx_export.builder.Network`).
+
+    CUBA (and other netx) layers are netx's own blocks, LTC layers ours; see
+    :mod:`netx_export.builder`. With ``reset_interval`` every neuron's state is zeroed
+    once per interval, layer by layer one step apart (netx's own reset scheme), which
+    lets samples run back to back. ``precision`` ('fixed' or 'float') is the arithmetic
+    of the LTC layers; ``num_layers`` builds only the first layers (as netx's argument);
+    ``input_shape`` (x, y, f) is the input of a file that starts with a conv or pool layer
+    (default: the shape lava-fptt wrote into the file); ``sparse`` builds dense layers'
+    synapses as Lava ``Sparse`` processes (the same integers).
+    """
+    summary = describe(path)
+    if precision == "float":
+        refuse_float_netx_layers(summary)
+    return Network(path, num_layers=num_layers, reset_interval=reset_interval, reset_offset=reset_offset,
+                   precision=precision, input_shape=input_shape, sparse=sparse)
 
 
 class Network(AbstractProcess):

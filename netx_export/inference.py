@@ -41,7 +41,8 @@ from lava_fptt.proc.recorder import Recorder
 from lava_fptt.runtime import lava_session, run_steps
 
 from .errors import NetworkFileError
-from .loader import describe, load_network
+from .builder import load_network
+from .loader import describe
 from .validate import require_neurons
 from .readout import VOLTAGE_UNIT
 

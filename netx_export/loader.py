@@ -1,8 +1,9 @@
 """Reading a netx HDF5 file back: validation, description, and the Lava processes.
 
 Files may hold CUBA layers (as lava-dl writes them) and LTC layers (our extension,
-``docs/netx_ltc_format.md``); :func:`load_network` builds either through
-:mod:`netx_export.builder`.
+``docs/netx_ltc_format.md``). :func:`describe` validates and summarises a file before
+anything is built; :func:`netx_export.builder.load_network` builds it (the builder reads
+files through this module, never the other way round).
 """
 from __future__ import annotations
 
@@ -14,17 +15,11 @@ from typing import Any, Optional
 from lava_fptt.blocks.ltc import NETX_NEURON_TYPES
 
 from .errors import NetworkFileError
+from .groups import dataset_text, neuron_type
 from .validate import check_netx_layer
 from .readout import is_readout
 
 LTC_NEURONS = tuple(NETX_NEURON_TYPES.values())
-
-
-def neuron_type(group: Any) -> Optional[str]:
-    """``neuron/type`` of an h5py layer group, or None when the layer has no neuron."""
-    if "neuron" not in group or "type" not in group["neuron"]:
-        return None
-    return dataset_text(group["neuron"]["type"][()])
 
 
 @dataclass(frozen=True)
@@ -60,13 +55,6 @@ class NetworkSummary:
     def graded_output(self) -> bool:
         """True when the last layer sends graded values (an LTC readout's ``u``, a CUBA readout's ``v``)."""
         return self.cuba_readout or (bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"])
-
-
-def dataset_text(value: Any) -> str:
-    """A string read from a dataset: slayer writes an ``S10`` array of one, others a scalar."""
-    if hasattr(value, "__len__") and not isinstance(value, (str, bytes)):
-        value = value[0]
-    return value.decode("ascii") if isinstance(value, bytes) else str(value)
 
 
 def describe(path: str | pathlib.Path) -> NetworkSummary:
@@ -153,28 +141,3 @@ def refuse_float_netx_layers(summary: NetworkSummary) -> None:
                 f"{summary.path}: layer {index} ({neuron} neuron) runs in fixed point only: netx's "
                 f"layers carry Loihi integer parameters, which Lava's floating-point model misreads; "
                 f"use precision 'fixed'")
-
-
-def load_network(
-    path: str | pathlib.Path, reset_interval: Optional[int] = None, reset_offset: int = 0,
-    precision: str = "fixed", num_layers: Optional[int] = None, input_shape: Optional[tuple[int, ...]] = None,
-    sparse: bool = False,
-) -> Any:
-    """Build the network in ``path`` as Lava processes (a :class:`netx_export.builder.Network`).
-
-    CUBA (and other netx) layers are netx's own blocks, LTC layers ours; see
-    :mod:`netx_export.builder`. With ``reset_interval`` every neuron's state is zeroed
-    once per interval, layer by layer one step apart (netx's own reset scheme), which
-    lets samples run back to back. ``precision`` ('fixed' or 'float') is the arithmetic
-    of the LTC layers; ``num_layers`` builds only the first layers (as netx's argument);
-    ``input_shape`` (x, y, f) is the input of a file that starts with a conv or pool layer
-    (default: the shape lava-fptt wrote into the file); ``sparse`` builds dense layers'
-    synapses as Lava ``Sparse`` processes (the same integers).
-    """
-    from .builder import Network
-
-    summary = describe(path)
-    if precision == "float":
-        refuse_float_netx_layers(summary)
-    return Network(path, num_layers=num_layers, reset_interval=reset_interval, reset_offset=reset_offset,
-                   precision=precision, input_shape=input_shape, sparse=sparse)

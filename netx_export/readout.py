@@ -26,6 +26,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .groups import dataset_text, neuron_type
+
 GRADED_VTH_MANT = 1 << 17
 """``vThMant`` from which a CUBA neuron can never spike (``vThMant << 6`` exceeds the 24-bit voltage)."""
 NEVER = (1 << 18) - 1
@@ -36,8 +38,6 @@ VOLTAGE_UNIT = 1 << 12
 
 def is_readout(group: Any) -> bool:
     """True for a layer group of CUBA neurons whose threshold can never be reached (module docstring)."""
-    from .loader import dataset_text, neuron_type
-
     if neuron_type(group) != "CUBA" or dataset_text(group["type"][()]) != "dense" or "vThMant" not in group["neuron"]:
         return False
     return scalar(group["neuron"]["vThMant"][()]) >= GRADED_VTH_MANT

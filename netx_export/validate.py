@@ -78,7 +78,7 @@ def dense_sizes(where: str, group: Any) -> tuple[int, int]:
     if weight.ndim == 1:
         if n_out < 1 or weight.shape[0] % n_out:
             raise NetworkFileError(f"{where}: a 1-D weight of {weight.shape[0]} values is no [out={n_out}, in] matrix")
-        shape = (n_out, weight.shape[0] // n_out)
+        shape: tuple[int, ...] = (n_out, weight.shape[0] // n_out)
     else:
         shape = tuple(int(s) for s in weight.shape)
     n_in = int(group["inFeatures"][()]) if "inFeatures" in group else shape[1]

@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         reference = model.run(x).numpy()
         result["reference_accuracy"] = accuracy(reference, labels, model.output_kind)
         if lava.graded:
-            hidden = [h.numpy() for h in model.hidden_spikes(x)] if hasattr(model, "hidden_spikes") else None
+            spikes_of = getattr(model, "hidden_spikes", None)  # LTC networks
+            hidden = None if spikes_of is None else [h.numpy() for h in spikes_of(x)]
             result.update(compare_graded(lava, reference, hidden))
         else:
             result["spike_match"] = spike_match(lava.output, reference)

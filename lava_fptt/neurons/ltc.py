@@ -411,11 +411,11 @@ def dequantize(q: IntParams) -> FloatParams:
     })
 
 
-def check_params(q: IntParams) -> None:
+def check_params(q: NamedTuple) -> None:
     """Raise ``ValueError`` naming the first parameter that is not an integer within its width."""
     check_all("LTC parameter", q._asdict(), PARAM_WIDTHS)
 
 
-def check_state(state: LTCState | ReadoutState) -> None:
+def check_state(state: NamedTuple) -> None:
     """Raise ``ValueError`` naming the first state that is not an integer within its width."""
     check_all("LTC state", state._asdict(), STATE_WIDTHS)

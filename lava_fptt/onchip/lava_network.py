@@ -15,7 +15,8 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.sink import RingBuffer as Sink
 
 from lava_fptt.runtime import run_steps, stop_runtime
-from lava_fptt.onchip.config import GATE_DELAY, HIDDEN_PRE_DELAY, INPUT_PRE_DELAY, LABEL_DELAY, SsnnConfig
+from lava_fptt.neurons.ssnn import GATE_DELAY, HIDDEN_PRE_DELAY, INPUT_PRE_DELAY, LABEL_DELAY
+from lava_fptt.onchip.config import SsnnConfig
 
 import lava_fptt.proc.ssnn.models  # noqa: F401  (the ProcessModels, found by Lava next to the Processes)
 from lava_fptt.proc.ssnn.process import CompositeNeuron, SsnnDense, SsnnEncoder, WtaOutput

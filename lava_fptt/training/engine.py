@@ -139,7 +139,7 @@ class LastStepCrossEntropy:
 
 def sequence_loss(output_kind: str, gain: float = 8.0, late_weighting: bool = False) -> SequenceLoss:
     """The loss for a network's ``output_kind``: spike rates (``"spikes"``) or a graded readout (``"readout"``)."""
-    losses = {"spikes": RateCrossEntropy, "readout": LastStepCrossEntropy}
+    losses: dict[str, Callable[..., SequenceLoss]] = {"spikes": RateCrossEntropy, "readout": LastStepCrossEntropy}
     if output_kind not in losses:
         raise ValueError(f"no loss for output kind {output_kind!r}; known: {', '.join(losses)}")
     return losses[output_kind](gain, late_weighting=late_weighting)

@@ -19,7 +19,7 @@ caller, as for Lava's own LIF.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import numpy as np
 
@@ -58,9 +58,9 @@ _STATE24 = LavaPyType(np.ndarray, np.int32, precision=24)
 class _StepModel(PyLoihiProcessModel):
     """Runs one step function over the whole population in the spiking phase."""
 
-    step: Callable[[Any, NamedTuple, NamedTuple], tuple[Any, NamedTuple]]
-    param_type: type[NamedTuple]
-    state_type: type[NamedTuple]
+    step: Callable[[Any, Any, Any], tuple[Any, Any]]  # (input, state, params) -> (output, state)
+    param_type: type[Any]  # NamedTuple types
+    state_type: type[Any]
     dtype: type
 
     def __init__(self, proc_params: Any) -> None:

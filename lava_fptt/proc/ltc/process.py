@@ -59,9 +59,9 @@ from lava_fptt.neurons.ltc import (
 class _LiquidProcess(AbstractProcess):
     """Common construction: one Var per parameter and state field, ports ``a_in``/``a_rec``/``s_out``."""
 
-    _float_params: type[NamedTuple]
-    _int_params: type[NamedTuple]
-    _state: type[NamedTuple]
+    _float_params: type[Any]  # NamedTuple types (of the neuron's float and integer parameters, and state)
+    _int_params: type[Any]
+    _state: type[Any]
 
     def __init__(
         self,
