@@ -122,20 +122,18 @@ def neuron_bits(neuron: str) -> int:
     """Bits of state and per-neuron parameters one neuron of this type holds (an estimate of
     its neuron memory; layer-wide constants such as CUBA's decays are not counted).
 
-    ``CUBA``: Lava LIF's ``u``, ``v`` (24 bits each) and ``bias_mant`` (13); ``none`` (a layer
-    without neuron group, where netx builds the same LIF as an integrator) likewise. ``LTC``: ``u``, ``b``
-    (24 each), ``s`` (1) and every parameter of :data:`lava_fptt.neurons.ltc.PARAM_WIDTHS`.
+    ``neuron`` is a netx ``neuron/type``; the registry (:mod:`lava_fptt.kinds`) gives the kind's state
+    and parameter widths. ``CUBA``: Lava LIF's ``u``, ``v`` (24 bits each) and ``bias_mant`` (13); ``none``
+    (a layer without neuron group, where netx builds the same LIF as an integrator) likewise. ``LTC``:
+    ``u``, ``b`` (24 each), ``s`` (1) and every parameter of :data:`lava_fptt.neurons.ltc.LTC_SPEC`.
     ``LTC_READOUT``: ``u`` and the readout's parameters. SSNN-BP: see :func:`ssnn_neuron_bits`.
     """
-    from lava_fptt.neurons.ltc import PARAM_WIDTHS, ReadoutIntParams
+    from lava_fptt.kinds import by_netx_type
 
-    if neuron in ("CUBA", "LOIHI", "none"):
-        return 24 + 24 + 13
-    if neuron == "LTC":
-        return 24 + 24 + 1 + sum(w.bits for w in PARAM_WIDTHS.values())
-    if neuron == "LTC_READOUT":
-        return 24 + sum(PARAM_WIDTHS[name].bits for name in ReadoutIntParams._fields)
-    raise ValueError(f"no neuron memory estimate for neuron type {neuron!r}")
+    kind = by_netx_type("CUBA" if neuron == "none" else neuron)
+    if kind is None:
+        raise ValueError(f"no neuron memory estimate for neuron type {neuron!r}")
+    return kind.neuron_bits
 
 
 def ssnn_neuron_bits(layer: str) -> int:

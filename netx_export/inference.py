@@ -36,7 +36,6 @@ from typing import Any, Callable, Optional
 import numpy as np
 from tqdm.auto import tqdm
 
-from lava_fptt.neurons.ltc import ONE
 from lava_fptt.proc.recorder import Recorder
 from lava_fptt.runtime import lava_session, run_steps
 
@@ -44,7 +43,6 @@ from .errors import NetworkFileError
 from .builder import load_network
 from .loader import describe
 from .validate import require_neurons
-from .readout import VOLTAGE_UNIT
 
 PRECISIONS = {"fixed": "fixed_pt", "float": "floating_pt"}
 PROGRESS_PIECES = 20
@@ -164,7 +162,7 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     depth = summary.num_blocks
     window = steps + depth
 
-    ltc = summary.has_ltc
+    ltc = summary.undelayed
     undelayed = ltc if delayed is None else not delayed
     reset_offset = 1 if undelayed else (1 - depth) % window
     image_shape = tuple(inputs.shape[3:0:-1]) if inputs.ndim == 5 else None  # (x, y, f), for files without one
@@ -208,7 +206,8 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     graded = summary.graded_output
     output = per_sample(recorded, depth if undelayed else int(summary.cuba_readout)).astype(np.float64)
     if graded and precision == "fixed":
-        output = output / (VOLTAGE_UNIT if summary.cuba_readout else ONE)
+        assert summary.output_kind is not None  # graded: a kind of the registry
+        output = output / summary.output_kind.graded_unit
     hidden = tuple(per_sample(h, k + 1).astype(np.float32) for k, h in enumerate(hidden_recorded))
     steps_per_s = (total - 1) / elapsed if total > 1 else total / start_s
     return LavaResult(output if graded else output.astype(np.float32), steps_per_s, total, graded, hidden,

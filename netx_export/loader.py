@@ -12,15 +12,12 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from lava_fptt.blocks.ltc import NETX_NEURON_TYPES
+from lava_fptt.kinds import KINDS, NeuronKind, built_here, by_netx_type
 
 from .errors import NetworkFileError
-from .groups import dataset_text, neuron_type
+from lava_fptt.blocks.netx_format import dataset_text, neuron_type
 from .validate import check_netx_layer
 from .readout import is_readout
-
-LTC_NEURONS = tuple(NETX_NEURON_TYPES.values())
-
 
 @dataclass(frozen=True)
 class NetworkSummary:
@@ -48,13 +45,31 @@ class NetworkSummary:
 
     @property
     def has_ltc(self) -> bool:
-        """True when a layer has an LTC or LTC_READOUT neuron (our format extension)."""
-        return any(t in LTC_NEURONS for t in self.neuron_types)
+        """True when a layer has a neuron of our format extension (LTC, LTC_READOUT: :mod:`lava_fptt.kinds`)."""
+        return any(built_here(t) is not None for t in self.neuron_types)
+
+    @property
+    def undelayed(self) -> bool:
+        """True when a layer's kind is aligned without torch delays (:mod:`lava_fptt.kinds`: our neurons)."""
+        return any(kind.alignment == "undelayed" for kind in self.kinds if kind is not None)
+
+    @property
+    def kinds(self) -> tuple[Optional[NeuronKind], ...]:
+        """The registry's kind of each layer's neuron (None: no neuron, or one the registry does not know)."""
+        return tuple(by_netx_type(t) for t in self.neuron_types)
+
+    @property
+    def output_kind(self) -> Optional[NeuronKind]:
+        """The kind of the last layer's neurons (a graded CUBA readout: ``cuba_readout``)."""
+        if self.cuba_readout:
+            return KINDS["cuba_readout"]
+        return self.kinds[-1] if self.kinds else None
 
     @property
     def graded_output(self) -> bool:
         """True when the last layer sends graded values (an LTC readout's ``u``, a CUBA readout's ``v``)."""
-        return self.cuba_readout or (bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"])
+        kind = self.output_kind
+        return kind is not None and kind.output == "graded"
 
 
 def describe(path: str | pathlib.Path) -> NetworkSummary:
@@ -88,7 +103,7 @@ def describe(path: str | pathlib.Path) -> NetworkSummary:
             kind = dataset_text(group["type"][()])
             types.append(kind)
             neurons.append(neuron_type(group))
-            if neurons[-1] not in LTC_NEURONS:
+            if built_here(neurons[-1]) is None:
                 check_netx_layer(f"{path}: layer {name}", group, kind, neurons[-1])
             elif "weight" not in group:
                 raise NetworkFileError(f"{path}: layer {name} has no 'weight'")
@@ -136,7 +151,7 @@ def refuse_float_netx_layers(summary: NetworkSummary) -> None:
     layers carry their own float form (dequantized), so they alone run in float.
     """
     for index, neuron in enumerate(summary.neuron_types):
-        if neuron is not None and neuron not in LTC_NEURONS:
+        if neuron is not None and built_here(neuron) is None:
             raise NetworkFileError(
                 f"{summary.path}: layer {index} ({neuron} neuron) runs in fixed point only: netx's "
                 f"layers carry Loihi integer parameters, which Lava's floating-point model misreads; "

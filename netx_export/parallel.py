@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .errors import NetworkFileError
-from .groups import dataset_text
+from lava_fptt.blocks.netx_format import dataset_text
 from .loader import describe
 
 DENSE_KINDS = ("dense", "dense_rec")

@@ -33,7 +33,7 @@ from lava_fptt.models.chain import BlockChain
 from lava_fptt.models.network import NetworkConfig, SpikingNetwork
 
 from ..errors import NetworkFileError
-from ..groups import dataset_text
+from lava_fptt.blocks.netx_format import dataset_text
 from ..loader import describe
 from ..readout import is_readout
 from .export import UNITS
