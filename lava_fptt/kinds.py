@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from lava_fptt.neurons.fixed_point import Width
-from lava_fptt.neurons.spec import Param, ParamSpec
+from lava_fptt.neurons.spec import Dynamics, Param, ParamSpec
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,16 @@ class NeuronKind:
     (our netx format, :mod:`lava_fptt.blocks.netx_format`) as a ``Dense`` into this process."""
     aliases: tuple[str, ...] = field(default=())
     """Other ``neuron/type`` names netx writes for the same neuron."""
+
+    @classmethod
+    def of(cls, name: str, netx_type: str, dynamics: Dynamics, *, blocks: tuple[type, ...], process: type,
+           alignment: str = "undelayed") -> NeuronKind:
+        """The record of a neuron kind defined by its :class:`~lava_fptt.neurons.spec.Dynamics`."""
+        return cls(name, netx_type, dynamics.spec, dict(dynamics.state_widths),
+                   output="graded" if dynamics.graded else "spikes", alignment=alignment,
+                   message_bits=dynamics.message_bits, graded_unit=dynamics.graded_unit,
+                   float_step=dynamics.float_step, int_step=dynamics.int_step, float_params=dynamics.float_params,
+                   int_params=dynamics.int_params, state=dynamics.state, blocks=blocks, process=process)
 
     @property
     def neuron_bits(self) -> int:
@@ -97,7 +107,7 @@ def built_here(neuron_type: Optional[str]) -> Optional[NeuronKind]:
 
 
 def _register_known() -> None:
-    from lava_fptt.blocks.ltc import NETX_NEURON_TYPES, READOUT_MESSAGE_BITS, LTCDense, LTCReadout, LTCRecurrent
+    from lava_fptt.blocks.ltc import NETX_NEURON_TYPES, LTCDense, LTCReadout, LTCRecurrent
     from lava_fptt.neurons import ltc
     from lava_fptt.proc.li.process import MESSAGE_BITS, VOLTAGE_UNIT, CubaLI
     from lava_fptt.proc.ltc.process import LTC, LTCReadout as LTCReadoutProcess
@@ -107,15 +117,10 @@ def _register_known() -> None:
     register(NeuronKind("cuba", "CUBA", lif_registers, lif_state, alignment="delayed", aliases=("LOIHI",)))
     register(NeuronKind("cuba_readout", "CUBA", lif_registers, lif_state, output="graded", alignment="delayed",
                         message_bits=MESSAGE_BITS, graded_unit=VOLTAGE_UNIT, process=CubaLI))
-    register(NeuronKind(
-        "ltc", NETX_NEURON_TYPES["spiking"], ltc.LTC_SPEC, dict(ltc.STATE_WIDTHS),
-        float_step=ltc.ltc_step, int_step=ltc.ltc_step_int, float_params=ltc.LTCParams,
-        int_params=ltc.LTCIntParams, state=ltc.LTCState, blocks=(LTCDense, LTCRecurrent), process=LTC))
-    register(NeuronKind(
-        "ltc_readout", NETX_NEURON_TYPES["readout"], ltc.READOUT_SPEC, {"u": ltc.STATE_WIDTH}, output="graded",
-        message_bits=READOUT_MESSAGE_BITS, graded_unit=ltc.ONE, float_step=ltc.readout_step,
-        int_step=ltc.readout_step_int, float_params=ltc.ReadoutParams, int_params=ltc.ReadoutIntParams,
-        state=ltc.ReadoutState, blocks=(LTCReadout,), process=LTCReadoutProcess))
+    register(NeuronKind.of("ltc", NETX_NEURON_TYPES["spiking"], ltc.LTC_DYNAMICS, blocks=(LTCDense, LTCRecurrent),
+                           process=LTC))
+    register(NeuronKind.of("ltc_readout", NETX_NEURON_TYPES["readout"], ltc.READOUT_DYNAMICS, blocks=(LTCReadout,),
+                           process=LTCReadoutProcess))
 
 
 _register_known()

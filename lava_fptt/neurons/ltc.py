@@ -56,7 +56,7 @@ import numpy as np
 
 from lava_fptt.neurons.backend import ArrayOps, check_int64, ops_for
 from lava_fptt.neurons.fixed_point import Width, check_all, to_numpy
-from lava_fptt.neurons.spec import Param, ParamSpec
+from lava_fptt.neurons.spec import Dynamics, Param, ParamSpec
 
 Array = Any  # a numpy array or a torch tensor (or a Python number for parameters)
 
@@ -194,9 +194,6 @@ class ReadoutState(NamedTuple):
 
     u: Array
 
-
-LTC_SPEC.check_fields(LTCParams, LTCIntParams)
-READOUT_SPEC.check_fields(ReadoutParams, ReadoutIntParams)
 
 FloatParams = LTCParams | ReadoutParams
 IntParams = LTCIntParams | ReadoutIntParams
@@ -421,3 +418,10 @@ def check_params(q: NamedTuple) -> None:
 def check_state(state: NamedTuple) -> None:
     """Raise ``ValueError`` naming the first state that is not an integer within its width."""
     check_all("LTC state", state._asdict(), STATE_WIDTHS)
+
+
+LTC_DYNAMICS = Dynamics(LTC_SPEC, LTCParams, LTCIntParams, LTCState, ltc_step, ltc_step_int, STATE_WIDTHS)
+"""The LTC spiking neuron, as the block, the Lava process and the registry use it."""
+READOUT_DYNAMICS = Dynamics(READOUT_SPEC, ReadoutParams, ReadoutIntParams, ReadoutState, readout_step,
+                            readout_step_int, {"u": STATE_WIDTH}, message_bits=24, graded_unit=ONE)
+"""The liquid leaky integrator readout: sends its 24-bit ``u`` every step (4096 per unit)."""

@@ -11,7 +11,7 @@ Rockpool: a trained parameter is an ``nn.Parameter`` of the block, a constant a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Union
+from typing import Any, Callable, Mapping, Union
 
 import numpy as np
 
@@ -97,3 +97,38 @@ class ParamSpec:
                 if default != expected:
                     raise TypeError(f"{tuple_type.__name__}.{name} defaults to {default}; the {self.kind} "
                                     f"specification says {expected}")
+
+
+@dataclass(frozen=True)
+class Dynamics:
+    """A neuron's dynamics as the rest of the library uses them: the step functions, the tuples they
+    take, the parameter specification, the state widths and what the neuron sends.
+
+    ``step(x, state, params) -> (output, state)``; ``x`` is the synaptic input of the step in
+    weight units (a Lava ``Dense``'s output). The training block (:class:`lava_fptt.blocks.neuron.NeuronBlock`),
+    the Lava process and its models (:mod:`lava_fptt.proc.neuron`, :func:`lava_fptt.proc.model_pair.model_pair`)
+    and the neuron registry (:mod:`lava_fptt.kinds`) are built from it.
+    """
+
+    spec: ParamSpec
+    float_params: type[Any]  # NamedTuple types: float and integer parameters, state
+    int_params: type[Any]
+    state: type[Any]
+    float_step: Callable[..., Any]
+    int_step: Callable[..., Any]
+    state_widths: dict[str, Width]
+    message_bits: int = 0
+    """0: the neuron sends spikes; else a graded value of this many bits every step."""
+    graded_unit: int = 1
+    """A graded output's integer per float unit."""
+
+    def __post_init__(self) -> None:
+        self.spec.check_fields(self.float_params, self.int_params)
+
+    @property
+    def graded(self) -> bool:
+        return self.message_bits > 0
+
+    def check_state(self, state: Any) -> None:
+        """Raise ``ValueError`` naming the first state that is not an integer within its width."""
+        check_all(f"{self.spec.kind} state", state._asdict(), self.state_widths)
