@@ -108,7 +108,10 @@ def built_here(neuron_type: Optional[str]) -> Optional[NeuronKind]:
 
 def _register_known() -> None:
     from lava_fptt.blocks.ltc import NETX_NEURON_TYPES, LTCDense, LTCReadout, LTCRecurrent
+    from lava_fptt.models.lif import LIFDense, LIFRecurrent
     from lava_fptt.neurons import ltc
+    from lava_fptt.neurons.lif import LIF_DYNAMICS
+    from lava_fptt.proc.lif import PlainLIF
     from lava_fptt.proc.li.process import MESSAGE_BITS, VOLTAGE_UNIT, CubaLI
     from lava_fptt.proc.ltc.process import LTC, LTCReadout as LTCReadoutProcess
 
@@ -121,6 +124,7 @@ def _register_known() -> None:
                            process=LTC))
     register(NeuronKind.of("ltc_readout", NETX_NEURON_TYPES["readout"], ltc.READOUT_DYNAMICS, blocks=(LTCReadout,),
                            process=LTCReadoutProcess))
+    register(NeuronKind.of("lif", LIFDense.netx_type, LIF_DYNAMICS, blocks=(LIFDense, LIFRecurrent), process=PlainLIF))
 
 
 _register_known()

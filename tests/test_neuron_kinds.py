@@ -24,7 +24,7 @@ from netx_export.resources import resource_report
 
 OURS = [kind for kind in KINDS.values() if kind.built_here]
 """The kinds whose dynamics, blocks, processes and file format are this library's."""
-STACK_MODELS = ("ltc",)
+STACK_MODELS = ("ltc", "lif")
 """Dense-stack models trained, exported and run end to end below (a new model: one more name here)."""
 
 

@@ -3,4 +3,4 @@
 Importing the package registers every neuron model a dense stack can be made of
 (:data:`lava_fptt.models.network.MODEL_KINDS`): the modules that define them register themselves.
 """
-from . import ltc  # noqa: F401  (registers the LTC model)
+from . import lif, ltc  # noqa: F401  (register the LIF and LTC models)
