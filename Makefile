@@ -13,7 +13,7 @@ DEMO   ?= runs/demo
 TUTORIAL_TIMEOUT ?= 300
 PYTEST_ARGS ?=
 
-.PHONY: env lint demo test test-lava test-all bench tutorials notebooks docs clean help
+.PHONY: env lint demo test test-slow test-lava test-all bench tutorials notebooks docs clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -42,13 +42,16 @@ lint: $(STAMP)  ## ruff (style, bugs), mypy (types), import-linter (no import cy
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: $(STAMP) lint  ## the project's test suite (after make lint)
-	$(BIN)/pytest -q $(PYTEST_ARGS) tests
+test: $(STAMP) lint  ## lint, then the test suite without the tests marked slow
+	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS) tests
+
+test-slow: $(STAMP)  ## the tests marked slow (over a few seconds each)
+	$(BIN)/pytest -q -m slow $(PYTEST_ARGS) tests
 
 test-lava: $(STAMP)  ## the test suites shipped in the lava-nc and lava-dl wheels, on this environment
 	$(PY) tools/lava_suites.py
 
-test-all: test test-lava tutorials  ## what CI runs
+test-all: test test-slow test-lava tutorials  ## what CI runs: every test, Lava's own suites, the tutorials
 
 bench: $(STAMP)  ## benchmarks (tables and plots under benchmarks/results)
 	$(PY) benchmarks/run_all.py

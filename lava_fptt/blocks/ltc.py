@@ -49,6 +49,7 @@ from lava_fptt.neurons.ltc import (
     readout_step,
 )
 from lava_fptt.blocks.netx_format import NetxLayer, write_layer
+from lava_fptt.blocks.neuron import StatefulBlock
 from lava_fptt.neurons.ltc_train import QAT_DTYPE, ltc_layer, quantize_params, quantize_weight, readout_layer
 
 NETX_NEURON_TYPES = {"spiking": "LTC", "readout": "LTC_READOUT"}
@@ -62,7 +63,7 @@ gates start mostly driven by their bias, with ``tau_m ~ sigmoid(-2) = 0.12`` (a 
 about 8 steps) and ``tau_adp ~ sigmoid(2) = 0.88`` (adaptation decaying over about 8 steps)."""
 
 
-class _LiquidBlock(nn.Module):
+class _LiquidBlock(StatefulBlock):
     """Weights, per-neuron parameters, carried state and the time loop shared by all blocks."""
 
     _float_params: type[NamedTuple]
@@ -93,16 +94,6 @@ class _LiquidBlock(nn.Module):
                 default = float(constants.get(name, self._float_params._field_defaults[name]))
                 self.register_buffer(name, torch.full((out_features,), default))
         self._state: NamedTuple | None = None
-
-    # ----------------------------------------------------------- engine interface
-    def reset_state(self) -> None:
-        """Forget the carried state; the next call starts from zero for its batch size."""
-        self._state = None
-
-    def detach_state(self) -> None:
-        """Cut the carried state from the autograd graph (keeps its values)."""
-        if self._state is not None:
-            self._state = type(self._state)(*(v.detach() for v in self._state))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run ``T`` steps: ``x [B, in_features, T] -> [B, out_features, T]``."""

@@ -36,7 +36,23 @@ QAT_DTYPE = torch.float64
 """Integers in quantization-aware training are carried in float64 (exact up to 2**53)."""
 
 
-class NeuronBlock(nn.Module):
+class StatefulBlock(nn.Module):
+    """A block that carries its neuron state (a NamedTuple of tensors, or None) from call to call."""
+
+    _state: Any = None
+
+    # ----------------------------------------------------------- engine interface
+    def reset_state(self) -> None:
+        """Forget the carried state; the next call starts from zero for its batch size."""
+        self._state = None
+
+    def detach_state(self) -> None:
+        """Cut the carried state from the autograd graph (keeps its values)."""
+        if self._state is not None:
+            self._state = type(self._state)(*(v.detach() for v in self._state))
+
+
+class NeuronBlock(StatefulBlock):
     """Dense synapse (+ recurrent with ``recurrent=True``) into neurons of one kind (module docstring).
 
     Subclasses set ``dynamics`` and ``netx_type`` (the ``neuron/type`` they export as).
@@ -68,16 +84,6 @@ class NeuronBlock(nn.Module):
             else:
                 self.register_parameter(p.name, nn.Parameter(torch.full((out_features,), float(p.init))))
         self._state: Any = None
-
-    # ----------------------------------------------------------- engine interface
-    def reset_state(self) -> None:
-        """Forget the carried state; the next call starts from zero for its batch size."""
-        self._state = None
-
-    def detach_state(self) -> None:
-        """Cut the carried state from the autograd graph (keeps its values)."""
-        if self._state is not None:
-            self._state = type(self._state)(*(v.detach() for v in self._state))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run ``T`` steps: ``x [B, in_features, T] -> [B, out_features, T]``."""

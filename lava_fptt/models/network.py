@@ -65,9 +65,9 @@ class NetworkConfig:
     """Hidden layers with recurrent weights, ``s[t] = f(W x[t] + R s[t-1])``: slayer's
     ``cuba.Recurrent`` (CUBA) or ``LTCRecurrent`` (LTC); the output layer stays feed-forward."""
     quantized: bool = True
-    """LTC only: quantization-aware training in the deployed integer arithmetic."""
+    """LTC and LIF: quantization-aware training in the deployed integer arithmetic."""
     weight_exp: int = 0
-    """LTC only: shared exponent of every deployed ``Dense`` (weights reach 4 * 2**weight_exp)."""
+    """LTC and LIF: shared exponent of every deployed ``Dense`` (weights reach 4 * 2**weight_exp)."""
     reset_frac: float = 0.0
     """LTC only: fraction of the membrane a spike removes in the hidden layers. 0 (no reset: the
     adaptive threshold alone limits firing) trains several times faster on sequences than the
