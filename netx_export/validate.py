@@ -25,6 +25,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from lava_fptt.kinds import KINDS
+
 from .errors import NetworkFileError
 
 NETX_NEURONS = ("CUBA", "LOIHI", "SDNN")
@@ -95,7 +97,8 @@ def check_netx_layer(where: str, group: Any, kind: str, neuron: Optional[str]) -
     """Refuse a layer (h5py group of ``kind``, built by netx) whose numbers Lava would misread."""
     if neuron is not None and not is_netx_neuron(neuron):
         raise NetworkFileError(f"{where}: unknown neuron type {neuron!r}; netx builds "
-                               f"{', '.join(NETX_NEURONS)} and RF types, this package LTC and LTC_READOUT")
+                               f"{', '.join(NETX_NEURONS)} and RF types, this package "
+                               f"{', '.join(k.netx_type for k in KINDS.values() if k.built_here)}")
     if kind in ("dense", "dense_rec"):
         if "weight" not in group:
             raise NetworkFileError(f"{where}: dense layer has no 'weight'")
