@@ -26,6 +26,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from lava_fptt.kinds import KINDS
+
 from .errors import NetworkFileError
 from .readout import GRADED_VTH_MANT, NEVER
 
@@ -80,7 +82,7 @@ def dense_sizes(where: str, group: Any) -> tuple[int, int]:
     if weight.ndim == 1:
         if n_out < 1 or weight.shape[0] % n_out:
             raise NetworkFileError(f"{where}: a 1-D weight of {weight.shape[0]} values is no [out={n_out}, in] matrix")
-        shape = (n_out, weight.shape[0] // n_out)
+        shape: tuple[int, ...] = (n_out, weight.shape[0] // n_out)
     else:
         shape = tuple(int(s) for s in weight.shape)
     n_in = int(group["inFeatures"][()]) if "inFeatures" in group else shape[1]
@@ -97,7 +99,8 @@ def check_netx_layer(where: str, group: Any, kind: str, neuron: Optional[str]) -
     """Refuse a layer (h5py group of ``kind``, built by netx) whose numbers Lava would misread."""
     if neuron is not None and not is_netx_neuron(neuron):
         raise NetworkFileError(f"{where}: unknown neuron type {neuron!r}; netx builds "
-                               f"{', '.join(NETX_NEURONS)} and RF types, this package LTC and LTC_READOUT")
+                               f"{', '.join(NETX_NEURONS)} and RF types, this package "
+                               f"{', '.join(k.netx_type for k in KINDS.values() if k.built_here)}")
     if kind in ("dense", "dense_rec"):
         if "weight" not in group:
             raise NetworkFileError(f"{where}: dense layer has no 'weight'")
