@@ -1,0 +1,726 @@
+"""Issue 10's hardening probes, before and after: the evidence table of docs/results/hardening_probes.md.
+
+Runs every probe of the issue (items 1-7) through the real command line
+(``python -m lava_fptt.cli`` in a subprocess, stdout and stderr piped, ``OMP_NUM_THREADS=1``)
+against two checkouts: ``--old`` (the main before issue 10 merged, e.g. a
+``git worktree add /tmp/old10 0a7abd6``) and this repository. Each side imports its own
+code: the checkout is put first on ``PYTHONPATH`` and commands run in a scratch folder
+(never a checkout, which ``-m`` would put first on ``sys.path``); the file each side really
+imports is checked and written into the report. Both sides use this interpreter (the same
+environment), and each makes its own small trained run and network file with its own code.
+
+Cells read ``exit N: message``: the first line of stderr, or for a traceback its number of
+lines and its last line; exit 0 shows the result's key figures. Kill probes count the
+run's Lava processes and ``/dev/shm`` segments still there after a bounded wait (and then
+end and unlink what was left: they are this script's own).
+
+Results are kept in ``--cache`` (JSON) as they come, so the probes can run in pieces
+(``--items 1``, ``--sides old``), each short enough for a shared machine; ``--contracts``
+adds the check that every subcommand with ``--json`` and stdout piped to a file prints
+exactly one JSON object; ``--demo-timing CLONE`` times ``make demo`` in a fresh clone at
+two and at one torch thread, alternating. Every run rewrites ``--out`` from the cache.
+
+Run: ``python tools/hardening_probes.py --old /tmp/old10 [--items 1 2] [--sides old new]
+[--contracts] [--demo-timing /tmp/clone] [--redo]``.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import json
+import os
+import pathlib
+import pty
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Optional
+
+import h5py
+import numpy as np
+import psutil
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+TINY = ["--steps", "8", "--hidden", "16", "--train-limit", "64", "--no-progress"]
+"""A training run of a few seconds (rate-coded digits, 8 steps, 64 samples per epoch)."""
+LAVA_START_S = 300.0
+"""Seconds allowed for a command to import and start Lava's processes on a busy machine."""
+GONE_S = 30.0
+"""Seconds after a kill within which the run's processes and segments must be gone."""
+
+
+@dataclasses.dataclass
+class Done:
+    """A finished command: exit status, output, wall time."""
+    code: int
+    out: str
+    err: str
+    seconds: float
+
+
+@dataclasses.dataclass
+class Side:
+    """One checkout's command line, run from its own scratch folder."""
+    name: str
+    root: pathlib.Path
+    work: pathlib.Path
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": str(self.root), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "lava_fptt.cli", *map(str, args)]
+
+    def cli(self, *args: Any, preexec_fn: Optional[Callable[[], None]] = None, stdout: Any = subprocess.PIPE,
+            timeout: float = 900) -> Done:
+        began = time.perf_counter()
+        done = subprocess.run(self.argv(*args), stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=self.work,
+                              env=self.env(), preexec_fn=preexec_fn, timeout=timeout)
+        return Done(done.returncode, done.stdout or "", done.stderr, time.perf_counter() - began)
+
+    def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen:
+        return subprocess.Popen(self.argv(*args), cwd=self.work, env=self.env(), start_new_session=True, **kwargs)
+
+    def imported(self) -> str:
+        """The files this side's commands import for the two packages (checked to lie in its root)."""
+        code = "import lava_fptt, netx_export; print(lava_fptt.__file__); print(netx_export.__file__)"
+        files = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=self.work,
+                               env=self.env(), check=True).stdout.split()
+        for file in files:
+            if not pathlib.Path(file).resolve().is_relative_to(self.root.resolve()):
+                raise SystemExit(f"{self.name}: imports {file}, not the code of {self.root}")
+        return ", ".join(files)
+
+    def trained(self) -> pathlib.Path:
+        """A small trained run directory with its exported network.net, made once with this side's code."""
+        run = self.work / "trained"
+        if not (run / "network.net").exists():
+            shutil.rmtree(run, ignore_errors=True)
+            for args in (["train", *TINY, "--epochs", "1", "--out", run], ["export", run]):
+                done = self.cli(*args)
+                if done.code:
+                    raise SystemExit(f"{self.name}: {args[0]} failed: {done.err}")
+        return run
+
+
+# ---------------------------------------------------------------- cells
+
+def one_line(text: str, width: int = 170) -> str:
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def message(err: str) -> str:
+    """The first line of stderr; for a traceback, its length and its last line."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    if any(line.startswith("Traceback") for line in lines):
+        return f"traceback ({len(lines)} lines): {lines[-1]}"
+    return lines[0] if lines else "(stderr empty)"
+
+
+def figures(out: str, keys: tuple[str, ...]) -> str:
+    """``key value`` of the result's JSON object (the last line of stdout)."""
+    try:
+        result = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return f"stdout: {one_line(out, 60)!r}"
+    return ", ".join(f"{k} {result[k]:.3g}" if isinstance(result[k], float) else f"{k} {result[k]}"
+                     for k in keys if k in result)
+
+
+def cell(done: Done, keys: tuple[str, ...] = ("accuracy", "spike_match", "test_accuracy")) -> str:
+    if done.code == 0:
+        return one_line(f"exit 0: {figures(done.out, keys)}")
+    return one_line(f"exit {done.code}: {message(done.err)}")
+
+
+# ---------------------------------------------------------------- fixtures
+
+def edited(side: Side, edit: Callable[[h5py.File], None], name: str) -> pathlib.Path:
+    copy = side.work / "corrupt" / f"{name}.net"
+    copy.parent.mkdir(exist_ok=True)
+    shutil.copy(side.trained() / "network.net", copy)
+    with h5py.File(copy, "a") as f:
+        edit(f)
+    return copy
+
+
+def replace(key: str, value: Any) -> Callable[[h5py.File], None]:
+    def edit(f: h5py.File) -> None:
+        del f[key]
+        f[key] = value
+    return edit
+
+
+def first_weight(value: float) -> Callable[[h5py.File], None]:
+    def edit(f: h5py.File) -> None:
+        w = f["layer/1/weight"][()]
+        w[0, 0] = value
+        replace("layer/1/weight", w)(f)
+    return edit
+
+
+def narrower(f: h5py.File) -> None:
+    replace("layer/1/weight", f["layer/1/weight"][()][:, :10])(f)
+    replace("layer/1/inFeatures", 10)(f)
+
+
+def three_d(f: h5py.File) -> None:
+    w = f["layer/1/weight"][()]
+    replace("layer/1/weight", w.reshape(w.shape[0], 2, -1))(f)
+
+
+CORRUPT: dict[str, Callable[[h5py.File], None]] = {
+    "NaN weight": first_weight(np.nan),
+    "1e9 weight": first_weight(1e9),
+    "vThMant -80": replace("layer/1/neuron/vThMant", -80),
+    "vThMant 0": replace("layer/1/neuron/vThMant", 0),
+    "vThMant 2**40": replace("layer/1/neuron/vThMant", 2 ** 40),
+    "iDecay 5000": replace("layer/1/neuron/iDecay", 5000),
+    "vDecay -5": replace("layer/1/neuron/vDecay", -5),
+    "vDecay missing": lambda f: f.__delitem__("layer/1/neuron/vDecay"),
+    "neuron type FOO": replace("layer/1/neuron/type", "FOO"),
+    "neuron group deleted": lambda f: f.__delitem__("layer/1/neuron"),
+    "weight narrower than the layer before": narrower,
+    "3-D weight": three_d,
+}
+"""Edits of layer 1 (the output layer) of a netx file of two CUBA layers."""
+
+
+def idx(path: pathlib.Path, array: np.ndarray) -> None:
+    """An IDX file of unsigned bytes (gzip-compressed when the name ends in .gz)."""
+    raw = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    raw += array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if path.suffix == ".gz" else raw)
+
+
+def mnist(folder: pathlib.Path, train: tuple[int, ...] = (30, 28, 28), test: tuple[int, ...] = (10, 28, 28),
+          gz: bool = False) -> pathlib.Path:
+    """A folder of MNIST's four IDX files with random images and labels of the given shapes."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, shape in (("train", train), ("t10k", test)):
+        idx(folder / f"{prefix}-images-idx3-ubyte{'.gz' if gz else ''}", rng.integers(0, 256, shape))
+        idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, shape[:1]))
+    return folder
+
+
+def damaged_run(side: Side, name: str, file: str, data: Optional[bytes]) -> pathlib.Path:
+    """A copy of the trained run whose ``file`` holds ``data`` (None: its first half)."""
+    copy = side.work / "damaged" / name
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(side.trained(), copy)
+    whole = (copy / file).read_bytes()
+    (copy / file).write_bytes(whole[: len(whole) // 2] if data is None else data)
+    return copy
+
+
+def fresh(side: Side, name: str) -> pathlib.Path:
+    path = side.work / name
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def full_disk() -> None:
+    """In the child: files may grow to 8 KiB only (writes beyond fail with EFBIG, as on a full disk)."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+UNWRITABLE = "/sys/lava_fptt_probe"
+"""A place nobody may create a folder in, not even root (EPERM): a read-only place."""
+
+
+# ---------------------------------------------------------------- probes
+
+PROBES: dict[str, tuple[int, Callable[[Side], str]]] = {}
+
+
+def probe(item: int, name: str) -> Callable[[Callable[[Side], str]], Callable[[Side], str]]:
+    def register(function: Callable[[Side], str]) -> Callable[[Side], str]:
+        PROBES[name] = (item, function)
+        return function
+    return register
+
+
+def lava_children(process: subprocess.Popen) -> list[psutil.Process]:
+    """The command's processes once Lava's have started (an actor, a service, the memory manager)."""
+    parent, deadline = psutil.Process(process.pid), time.monotonic() + LAVA_START_S
+    while time.monotonic() < deadline and process.poll() is None:
+        if len(parent.children(recursive=True)) >= 3:
+            time.sleep(2.0)  # let the run get going
+            return parent.children(recursive=True)
+        time.sleep(0.2)
+    raise RuntimeError(f"Lava did not start within {LAVA_START_S:.0f} s")
+
+
+def segments_of(processes: list[psutil.Process]) -> set[str]:
+    names: set[str] = set()
+    for process in processes:
+        try:
+            names.update(m.path.split(" ")[0] for m in process.memory_maps() if m.path.startswith("/dev/shm/"))
+        except psutil.Error:
+            continue
+    return {name for name in names if os.path.exists(name)}
+
+
+def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    result = []
+    for p in processes:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                result.append(p)
+        except psutil.NoSuchProcess:
+            continue
+    return result
+
+
+def kill_probe(side: Side, args: list[str], sig: signal.Signals) -> str:
+    """Send ``sig`` to the command mid-run; count what is left :data:`GONE_S` later, then clean it up."""
+    process = side.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    children = lava_children(process)
+    segments = segments_of(children)
+    process.send_signal(sig)
+    deadline = time.monotonic() + GONE_S
+    while (alive(children) or any(map(os.path.exists, segments))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = alive(children)
+    for p in left:
+        p.cpu_percent()
+    time.sleep(1.0)
+    cpu = sum(p.cpu_percent() for p in alive(left))
+    stale = sorted(s for s in segments if os.path.exists(s))
+    for p in alive(left):  # this script's own processes
+        p.kill()
+    psutil.wait_procs(left, timeout=10)
+    time.sleep(2.0)  # the resource tracker unlinks what it can once the pipes close
+    for segment in segments:
+        if os.path.exists(segment):
+            os.unlink(segment)
+    try:
+        _, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+    status = f"exit {process.returncode}"
+    if sig == signal.SIGTERM and err.strip():
+        status += f" ({message(err.decode())})"
+    leak = (f"{len(left)} of {len(children)} processes ({cpu:.0f} % CPU), {len(stale)} of {len(segments)} "
+            "/dev/shm segments")
+    return one_line(f"{status}; after {GONE_S:.0f} s: {leak} left")
+
+
+KILLED = {
+    "run": lambda side: ["run", side.trained() / "network.net", "--samples", "359", "--steps", "100", "--json"],
+    "learn --engine lava": lambda side: ["learn", "--engine", "lava", "--samples", "400", "--steps-per-sample",
+                                         "16", "--hidden", "32", "--json"],
+}
+for _command, _args in KILLED.items():
+    for _sig in (signal.SIGTERM, signal.SIGKILL):
+        probe(1, f"`{_command}` killed with {_sig.name}")(
+            lambda side, a=_args, s=_sig: kill_probe(side, a(side), s))
+
+for _case in CORRUPT:
+    @probe(2, f"CUBA file: {_case} (`run`; `resources`)")
+    def _corrupt(side: Side, case: str = _case) -> str:
+        path = edited(side, CORRUPT[case], case.replace(" ", "_").replace("*", ""))
+        ran = side.cli("run", path, "--samples", "5", "--reference", side.trained(), "--json")
+        counted = side.cli("resources", path, "--json")
+        return f"{cell(ran)}; resources {cell(counted, ('cores',))}"
+
+
+@probe(3, "`train --lr inf`, then export and run")
+def _lr_inf(side: Side) -> str:
+    run = fresh(side, "lr_inf")
+    trained = side.cli("train", *TINY, "--epochs", "1", "--lr", "inf", "--out", run, "--json")
+    text = cell(trained, ("test_accuracy", "train_loss"))
+    if trained.code == 0:
+        exported = side.cli("export", run, "--json")
+        ran = side.cli("run", run / "network.net", "--samples", "20", "--json")
+        text += f"; export {cell(exported, ('network',))}; run {cell(ran)}"
+    return one_line(text, 300)
+
+
+for _option in (["--loss-gain", "nan"], ["--model", "ltc", "--reset-frac", "5"]):
+    @probe(3, f"`train {' '.join(_option)}`")
+    def _nan_option(side: Side, option: list[str] = _option) -> str:
+        return cell(side.cli("train", *TINY, "--epochs", "1", *option, "--out", fresh(side, "nan_option"), "--json"),
+                    ("test_accuracy", "train_loss"))
+
+
+def learn_out(side: Side, out: Any) -> str:
+    done = side.cli("learn", "--samples", "200", "--steps-per-sample", "8", "--hidden", "16", "--out", out, "--json")
+    return f"{cell(done, ('accuracy',))} (after {done.seconds:.0f} s)"
+
+
+@probe(4, "`learn --out` an existing file")
+def _learn_out_file(side: Side) -> str:
+    path = side.work / "a_file"
+    path.write_text("")
+    return learn_out(side, path)
+
+
+@probe(4, f"`learn --out` a read-only place ({UNWRITABLE})")
+def _learn_out_read_only(side: Side) -> str:
+    return learn_out(side, UNWRITABLE)
+
+
+@probe(4, "`learn` SIGTERM-ed mid-run: checkpoint kept?")
+def _learn_checkpoint(side: Side) -> str:
+    out = fresh(side, "learn_ckpt")
+    process = side.popen("learn", "--epochs", "50", "--hidden", "16", "--steps-per-sample", "4", "--out", out,
+                         "--json", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (out / "network.npz").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    kept = sorted(p.name for p in out.glob("*")) if out.exists() else []
+    return one_line(f"exit {process.returncode}; {out.name}/ holds {kept or 'nothing'}"
+                    + (f" ({message(err.decode())})" if err.strip() else ""))
+
+
+@probe(4, "refused `train --train-limit 0`, then the corrected rerun")
+def _refused_then_rerun(side: Side) -> str:
+    run = fresh(side, "limit0")
+    refused = side.cli("train", *TINY, "--train-limit", "0", "--epochs", "1", "--out", run, "--json")
+    rerun = side.cli("train", *TINY, "--epochs", "1", "--out", run, "--json")
+    return one_line(f"{cell(refused)}; rerun {cell(rerun)}", 300)
+
+
+@probe(4, "rerun on a run directory with `--epochs 2 --lr 0.1` (was 1 epoch, lr 0.003)")
+def _mixed(side: Side) -> str:
+    run = fresh(side, "mixed")
+    side.cli("train", *TINY, "--epochs", "1", "--out", run, "--json")
+    again = side.cli("train", *TINY, "--epochs", "2", "--lr", "0.1", "--out", run, "--json")
+    lrs = json.loads((run / "config.json").read_text()).get("lr")
+    return one_line(f"{cell(again)}; config.json lr now {lrs}")
+
+
+@probe(4, "stale `.checkpoint.pt.*.tmp` of a killed write, then `train` again")
+def _stale_tmp(side: Side) -> str:
+    run = fresh(side, "stale")
+    side.cli("train", *TINY, "--epochs", "1", "--out", run, "--json")
+    stale = run / ".checkpoint.pt.killed.tmp"
+    stale.write_bytes(b"half")
+    again = side.cli("train", *TINY, "--epochs", "2", "--out", run, "--json")
+    return f"{cell(again)}; tmp file {'still there' if stale.exists() else 'removed'}"
+
+
+def json_stdout(done: Done) -> str:
+    lines = done.out.splitlines()
+    try:
+        parsed = isinstance(json.loads(done.out), dict)
+    except ValueError:
+        parsed = False
+    first = f", first `{one_line(lines[0], 40)}`" if lines and not parsed else ""
+    return f"exit {done.code}; stdout {len(lines)} lines{first}, one JSON object: {'yes' if parsed else 'no'}"
+
+
+@probe(5, "`train --json` (progress on), stdout piped")
+def _train_json(side: Side) -> str:
+    return json_stdout(side.cli("train", "--steps", "8", "--hidden", "16", "--train-limit", "64", "--epochs", "2",
+                                "--out", fresh(side, "json_train"), "--json"))
+
+
+@probe(5, "`demo --json --epochs 1 --samples 3`, stdout piped")
+def _demo_json(side: Side) -> str:
+    return json_stdout(side.cli("demo", "--epochs", "1", "--samples", "3", "--out", fresh(side, "json_demo"),
+                                "--json"))
+
+
+for _case, _data in (("empty", b""), ("random bytes", bytes(np.random.default_rng(0).integers(0, 256, 4096,
+                                                                                             dtype=np.uint8))),
+                     ("truncated", None)):
+    @probe(5, f"`export` of a run with a {_case} checkpoint.pt")
+    def _checkpoint(side: Side, case: str = _case, data: Optional[bytes] = _data) -> str:
+        return cell(side.cli("export", damaged_run(side, case.replace(" ", "_"), "checkpoint.pt", data), "--json"),
+                    ("network",))
+
+
+@probe(5, "`export` of a run with a broken config.json")
+def _config(side: Side) -> str:
+    return cell(side.cli("export", damaged_run(side, "config", "config.json", b'{"dataset": "dig'), "--json"),
+                ("network",))
+
+
+@probe(5, "`train --out` an existing file")
+def _train_out_file(side: Side) -> str:
+    return cell(side.cli("train", *TINY, "--out", side.trained() / "network.net", "--json"))
+
+
+@probe(5, "`train` on a full disk (file size limit 8 KiB)")
+def _full(side: Side) -> str:
+    run = fresh(side, "full")
+    done = side.cli("train", *TINY, "--epochs", "1", "--out", run, "--json", preexec_fn=full_disk)
+    return f"{cell(done)}; tmp files left: {len(list(run.glob('.*.tmp')))}"
+
+
+@probe(5, "`train --out` a read-only place")
+def _train_read_only(side: Side) -> str:
+    return cell(side.cli("train", *TINY, "--epochs", "1", "--out", f"{UNWRITABLE}/run", "--json"))
+
+
+@probe(5, "`train --dataset mnist`: corrupt .gz body")
+def _gz(side: Side) -> str:
+    folder = mnist(side.work / "gz", gz=True)
+    body = (folder / "train-images-idx3-ubyte.gz").read_bytes()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(body[:10] + b"\xff" * 64 + body[74:])
+    return cell(side.cli("train", *TINY, "--dataset", "mnist", "--data-dir", folder, "--out", fresh(side, "r"),
+                         "--json"))
+
+
+@probe(5, "`train --dataset mnist`: IDX file with 0 images")
+def _zero_images(side: Side) -> str:
+    folder = mnist(side.work / "empty", train=(0, 28, 28))
+    return cell(side.cli("train", *TINY, "--dataset", "mnist", "--data-dir", folder, "--out", fresh(side, "r"),
+                         "--json"))
+
+
+@probe(5, "`learn --dataset mnist`: train 28x28, test 27x27 images")
+def _sizes(side: Side) -> str:
+    folder = mnist(side.work / "sizes", test=(10, 27, 27))
+    return cell(side.cli("learn", "--dataset", "mnist", "--data-dir", folder, "--json"), ("accuracy",))
+
+
+@probe(5, "`resources` of a truncated .npz")
+def _npz(side: Side) -> str:
+    path = side.work / "half.npz"
+    path.write_bytes(b"PK\x03\x04 half a zip")
+    return cell(side.cli("resources", path, "--json"), ("cores",))
+
+
+@probe(5, "`resources NET` with stdout a pipe whose reader has gone (`| head`)")
+def _broken_pipe(side: Side) -> str:
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = side.cli("resources", side.trained() / "network.net", stdout=write)
+    finally:
+        os.close(write)
+    return one_line(f"exit {done.code}: {message(done.err) if done.err.strip() else '(stderr empty)'}")
+
+
+@probe(5, "`run --precision float` of a CUBA file (message ending in a quote)")
+def _float(side: Side) -> str:
+    return cell(side.cli("run", side.trained() / "network.net", "--precision", "float", "--samples", "5",
+                         "--reference", side.trained(), "--json"))
+
+
+@probe(5, "`run --steps 0`")
+def _steps0(side: Side) -> str:
+    return cell(side.cli("run", side.trained() / "network.net", "--steps", "0", "--samples", "5", "--json"))
+
+
+@probe(5, "`train --dataset digits --data-dir DIR`")
+def _data_dir(side: Side) -> str:
+    return cell(side.cli("train", *TINY, "--epochs", "1", "--data-dir", side.work, "--out", fresh(side, "dd"),
+                         "--json"))
+
+
+@probe(6, "`--threads 1` (`resources NET --threads 1`)")
+def _threads(side: Side) -> str:
+    return cell(side.cli("resources", side.trained() / "network.net", "--threads", "1", "--json"), ("cores",))
+
+
+@probe(7, "resume message: `train --epochs 2` on a run with 1 epoch done")
+def _resume(side: Side) -> str:
+    run = fresh(side, "resume")
+    side.cli("train", *TINY, "--epochs", "1", "--out", run, "--json")
+    again = side.cli("train", *TINY, "--epochs", "2", "--out", run, "--json")
+    said = [line for line in again.err.splitlines() if "resum" in line.lower()]
+    return one_line(f"exit {again.code}; " + (f"stderr says `{said[0]}`" if said else "no line says it resumes"))
+
+
+@probe(7, "`run --samples 20` progress, stderr a terminal")
+def _run_progress(side: Side) -> str:
+    master, slave = pty.openpty()
+    process = side.popen("run", side.trained() / "network.net", "--samples", "20", "--json",
+                         stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    process.communicate()
+    text = b"".join(chunks).decode(errors="replace")
+    bars = [part.strip() for part in re.split(r"[\r\n]", text) if "Lava (" in part]
+    return one_line(f"exit {process.returncode}; " + (f"{len(bars)} bar updates, last `{bars[-1]}`" if bars
+                                                      else "no progress shown"))
+
+
+@probe(7, "`learn --samples 100`, stderr piped to a log: bar drawn?")
+def _learn_bar(side: Side) -> str:
+    done = side.cli("learn", "--samples", "100", "--steps-per-sample", "4", "--hidden", "8", "--json")
+    return (f"exit {done.code}; stderr {len(done.err)} bytes, {done.err.count(chr(13))} carriage returns, "
+            f"bar {'drawn' if 'SSNN-BP' in done.err else 'not drawn'}")
+
+
+@probe(7, "tutorials: where figures and runs go (static: the assignments)")
+def _tutorials(side: Side) -> str:
+    lines = set()
+    for script in sorted((side.root / "tutorials").glob("[0-9][0-9]_*.py")):
+        for line in script.read_text().splitlines():
+            if line.startswith("FIGURES ="):
+                lines.add(line.split("#")[0].strip())
+    return one_line("; ".join(f"`{line}`" for line in sorted(lines)))
+
+
+@probe(7, "README on `run --precision float` of a CUBA file (static)")
+def _readme(side: Side) -> str:
+    text = " ".join((side.root / "README.md").read_text().split())
+    found = re.search(r"`lava-fptt run --precision float` on a CUBA network ([^;.]*)", text)
+    return f"\"... on a CUBA network {found.group(1)}\"" if found else "(sentence not found)"
+
+
+# ---------------------------------------------------------------- contracts and demo timing
+
+def contracts(side: Side) -> list[list[str]]:
+    """Every subcommand with --json, stdout a file: [command, exit, stdout bytes, one JSON object]."""
+    run = side.trained()
+    tmp = fresh(side, "contracts")
+    tmp.mkdir()
+    commands = [
+        ["train", *TINY, "--epochs", "1", "--out", tmp / "run"],
+        ["export", run, "--output", tmp / "copy.net"],
+        ["run", run / "network.net", "--samples", "4", "--reference", run],
+        ["run", run / "network.net", "--samples", "4", "--parallel", "2"],
+        ["learn", "--samples", "40", "--steps-per-sample", "4", "--hidden", "8", "--out", tmp / "ssnn"],
+        ["learn", "--engine", "lava", "--samples", "10", "--steps-per-sample", "4", "--hidden", "8"],
+        ["demo", "--epochs", "1", "--samples", "3", "--out", tmp / "demo"],
+        ["bench", "memory", "--algos", "bptt", "--steps", "8", "--batch", "2"],
+        ["resources", run / "network.net"],
+        ["nir", "export", run, "--out", tmp / "net.nir"],
+        ["nir", "import", tmp / "net.nir", "--dt", "1e-4", "--out", tmp / "imported.net"],
+    ]
+    rows = []
+    for args in commands:
+        path = tmp / "stdout.txt"
+        with open(path, "w") as stdout:
+            done = side.cli(*args, "--json", stdout=stdout)
+        text = path.read_text()
+        try:
+            parsed = isinstance(json.loads(text), dict) and text.count("\n") == 1
+        except ValueError:
+            parsed = False
+        shown = " ".join(str(a).replace(str(tmp), "TMP").replace(str(run), "RUN") for a in args)
+        rows.append([f"`lava-fptt {shown} --json > FILE`", str(done.code), str(len(text.encode())),
+                     "yes" if parsed else f"no: {one_line(text, 60)!r} {message(done.err)}"])
+    return rows
+
+
+def demo_timing(clone: pathlib.Path, repeats: int = 2) -> list[list[str]]:
+    """``make demo`` in ``clone`` at 2 threads (torch's default on this 2-core machine, the old
+    behaviour) and at 1 (the new default), alternating, each into a fresh run directory."""
+    rows = []
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    for repeat in range(repeats):
+        for threads in (os.cpu_count() or 2, 1):
+            out = f"runs/demo_timing_{repeat}_{threads}"
+            shutil.rmtree(clone / out, ignore_errors=True)
+            began = time.perf_counter()
+            done = subprocess.run(["make", "demo", f"DEMO={out} --threads {threads} --json"], cwd=clone, env=env,
+                                  capture_output=True, text=True)
+            seconds = time.perf_counter() - began
+            result = figures(done.stdout, ("test_accuracy", "lava_accuracy", "spike_match"))
+            rows.append([str(repeat + 1), str(threads), f"{seconds:.1f}", f"exit {done.returncode}: {result}"])
+            print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+# ---------------------------------------------------------------- report
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                     + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def report(cache: dict[str, Any]) -> str:
+    parts = ["# Issue 10 (hardening): the probes before and after", "",
+             "Made by `tools/hardening_probes.py` (its docstring says how); raw results in "
+             "`hardening_probes.json`. *Before*: the main before issue 10 merged (commit 0a7abd6); *after*: "
+             f"this repository. Code imported: {cache.get('imported', {})}.", "",
+             "Cells: `exit N: message`, the first line of stderr, or for a traceback its number of lines and "
+             "its last line; exit 0 shows the result's figures. Kill probes: what was left "
+             f"{GONE_S:.0f} s after the signal.", ""]
+    rows = []
+    for name, (item, _) in PROBES.items():
+        before, after = (cache.get(side, {}).get(name, "(not run)") for side in ("old", "new"))
+        rows.append([str(item), name, before, after])
+    parts.append(table(["item", "probe", "before (0a7abd6)", "after"], rows))
+    if "contracts" in cache:
+        parts += ["", "## `--json` with stdout piped to a file: exactly one JSON object (after)", "",
+                  table(["command", "exit", "stdout bytes", "one JSON object"], cache["contracts"])]
+    if "demo" in cache:
+        timing = cache["demo"]
+        mean = {t: np.mean([float(r[2]) for r in timing if r[1] == t]) for t in dict.fromkeys(r[1] for r in timing)}
+        many, one = max(mean, key=int), "1"
+        parts += ["", "## `make demo` on a fresh clone: torch's default threads (before) against one (after)", "",
+                  "Same clone, same machine, back to back, alternating; `make demo DEMO='runs/X --threads N'`.", "",
+                  table(["repeat", "threads", "wall s", "result"], timing), "",
+                  f"Mean wall time: {mean[many]:.1f} s at {many} threads, {mean[one]:.1f} s at 1 thread: "
+                  f"{mean[many] / mean[one]:.2f}x."]
+    return "\n".join(parts) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--old", type=pathlib.Path, required=True, help="checkout of the code before issue 10")
+    parser.add_argument("--items", type=int, nargs="+", help="only the probes of these issue items")
+    parser.add_argument("--sides", nargs="+", choices=("old", "new"), default=["old", "new"])
+    parser.add_argument("--no-probes", action="store_true", help="run no probe (only --contracts / --demo-timing)")
+    parser.add_argument("--contracts", action="store_true", help="check --json of every subcommand (new code)")
+    parser.add_argument("--demo-timing", type=pathlib.Path, metavar="CLONE", help="time make demo in this clone")
+    parser.add_argument("--redo", action="store_true", help="run probes again that the cache holds")
+    parser.add_argument("--work", type=pathlib.Path, default=pathlib.Path(tempfile.gettempdir()) / "hardening_probes")
+    parser.add_argument("--cache", type=pathlib.Path, default=REPO / "docs/results/hardening_probes.json")
+    parser.add_argument("--out", type=pathlib.Path, default=REPO / "docs/results/hardening_probes.md")
+    args = parser.parse_args()
+    cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+
+    def save() -> None:
+        args.cache.write_text(json.dumps(cache, indent=1) + "\n")
+        args.out.write_text(report(cache))
+
+    sides = {"old": args.old, "new": REPO}
+    for name in args.sides:
+        side = Side(name, sides[name], args.work / name)
+        side.work.mkdir(parents=True, exist_ok=True)
+        cache.setdefault("imported", {})[name] = side.imported()
+        if name == "new" and args.contracts:
+            cache["contracts"] = contracts(side)
+            save()
+        if args.no_probes:
+            continue
+        results = cache.setdefault(name, {})
+        for probe_name, (item, function) in PROBES.items():
+            if (args.items and item not in args.items) or (probe_name in results and not args.redo):
+                continue
+            began = time.perf_counter()
+            try:
+                results[probe_name] = function(side)
+            except Exception as err:  # a probe that cannot run is a finding, not the end of the table
+                results[probe_name] = one_line(f"probe failed: {type(err).__name__}: {err}")
+            print(f"[{name} {time.perf_counter() - began:5.0f} s] {probe_name}: {results[probe_name]}",
+                  file=sys.stderr, flush=True)
+            save()
+    if args.demo_timing:
+        cache["demo"] = demo_timing(args.demo_timing)
+    save()
+
+
+if __name__ == "__main__":
+    main()
