@@ -121,6 +121,8 @@ def message(err: str) -> str:
     lines = [line for line in err.splitlines() if line.strip()]
     if any(line.startswith("Traceback") for line in lines):
         return f"traceback ({len(lines)} lines): {lines[-1]}"
+    if lines and lines[0].startswith("usage:"):  # argparse's usage text: its error line
+        return next((line for line in lines if ": error: " in line), lines[0])
     return lines[0] if lines else "(stderr empty)"
 
 
@@ -327,13 +329,17 @@ for _command, _args in KILLED.items():
         probe(1, f"`{_command}` killed with {_sig.name}")(
             lambda side, a=_args, s=_sig: kill_probe(side, a(side), s))
 
+RESOURCES_TOO = ("NaN weight", "vThMant 0", "3-D weight")
+"""The cases also given to ``resources`` (each command costs a process start on a busy machine)."""
+
 for _case in CORRUPT:
-    @probe(2, f"CUBA file: {_case} (`run`; `resources`)")
+    @probe(2, f"CUBA file: {_case} (`run`{'; `resources`' if _case in RESOURCES_TOO else ''})")
     def _corrupt(side: Side, case: str = _case) -> str:
         path = edited(side, CORRUPT[case], case.replace(" ", "_").replace("*", ""))
-        ran = side.cli("run", path, "--samples", "5", "--reference", side.trained(), "--json")
-        counted = side.cli("resources", path, "--json")
-        return f"{cell(ran)}; resources {cell(counted, ('cores',))}"
+        ran = cell(side.cli("run", path, "--samples", "5", "--reference", side.trained(), "--json"))
+        if case in RESOURCES_TOO:
+            ran += f"; resources {cell(side.cli('resources', path, '--json'), ('cores',))}"
+        return ran
 
 
 @probe(3, "`train --lr inf`, then export and run")
@@ -395,23 +401,41 @@ def _refused_then_rerun(side: Side) -> str:
     return one_line(f"{cell(refused)}; rerun {cell(rerun)}", 300)
 
 
-@probe(4, "rerun on a run directory with `--epochs 2 --lr 0.1` (was 1 epoch, lr 0.003)")
+RERUNS: dict[str, str] = {}
+"""stderr and outcome of the three commands of :func:`_reruns`, per side (one chain serves three rows)."""
+
+
+def reruns(side: Side) -> dict[str, Any]:
+    """``train`` 1 epoch; a stale tmp file as a killed write leaves it; rerun with ``--epochs 2``
+    (resume message? tmp removed?); rerun with ``--epochs 3 --lr 0.1`` (a mixed config?)."""
+    run = side.work / "reruns"
+    if side.name not in RERUNS:
+        shutil.rmtree(run, ignore_errors=True)
+        side.cli("train", *TINY, "--epochs", "1", "--out", run, "--json")
+        stale = run / ".checkpoint.pt.killed.tmp"
+        stale.write_bytes(b"half")
+        resumed = side.cli("train", *TINY, "--epochs", "2", "--out", run, "--json")
+        said = [line for line in resumed.err.splitlines() if "resum" in line.lower()]
+        stale_left = stale.exists()
+        mixed = side.cli("train", *TINY, "--epochs", "3", "--lr", "0.1", "--out", run, "--json")
+        config = json.loads((run / "config.json").read_text())
+        RERUNS[side.name] = {
+            "resume": one_line(f"exit {resumed.code}; " + (f"stderr says `{said[0]}`" if said
+                                                           else "no line says it resumes")),
+            "stale": f"{cell(resumed)}; tmp file {'still there' if stale_left else 'removed'}",
+            "mixed": one_line(f"{cell(mixed)}; config.json now lr {config.get('lr')}, epochs {config.get('epochs')}"),
+        }
+    return RERUNS[side.name]
+
+
+@probe(4, "rerun of a 2-epoch run (lr 0.003) with `--epochs 3 --lr 0.1`")
 def _mixed(side: Side) -> str:
-    run = fresh(side, "mixed")
-    side.cli("train", *TINY, "--epochs", "1", "--out", run, "--json")
-    again = side.cli("train", *TINY, "--epochs", "2", "--lr", "0.1", "--out", run, "--json")
-    lrs = json.loads((run / "config.json").read_text()).get("lr")
-    return one_line(f"{cell(again)}; config.json lr now {lrs}")
+    return reruns(side)["mixed"]
 
 
-@probe(4, "stale `.checkpoint.pt.*.tmp` of a killed write, then `train` again")
+@probe(4, "a stale `.checkpoint.pt.*.tmp` (as a killed write leaves it), then `train --epochs 2` again")
 def _stale_tmp(side: Side) -> str:
-    run = fresh(side, "stale")
-    side.cli("train", *TINY, "--epochs", "1", "--out", run, "--json")
-    stale = run / ".checkpoint.pt.killed.tmp"
-    stale.write_bytes(b"half")
-    again = side.cli("train", *TINY, "--epochs", "2", "--out", run, "--json")
-    return f"{cell(again)}; tmp file {'still there' if stale.exists() else 'removed'}"
+    return reruns(side)["stale"]
 
 
 def json_stdout(done: Done) -> str:
@@ -532,11 +556,7 @@ def _threads(side: Side) -> str:
 
 @probe(7, "resume message: `train --epochs 2` on a run with 1 epoch done")
 def _resume(side: Side) -> str:
-    run = fresh(side, "resume")
-    side.cli("train", *TINY, "--epochs", "1", "--out", run, "--json")
-    again = side.cli("train", *TINY, "--epochs", "2", "--out", run, "--json")
-    said = [line for line in again.err.splitlines() if "resum" in line.lower()]
-    return one_line(f"exit {again.code}; " + (f"stderr says `{said[0]}`" if said else "no line says it resumes"))
+    return reruns(side)["resume"]
 
 
 @probe(7, "`run --samples 20` progress, stderr a terminal")
@@ -676,10 +696,23 @@ def report(cache: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def save(cache: dict[str, Any], path: pathlib.Path, out: pathlib.Path) -> None:
+    """Merge this run's results into the cache file (another run may have written it meanwhile)
+    and rewrite the report."""
+    disk = json.loads(path.read_text()) if path.exists() else {}
+    for key, value in cache.items():
+        if isinstance(value, dict):
+            disk.setdefault(key, {}).update(value)
+        else:
+            disk[key] = value
+    path.write_text(json.dumps(disk, indent=1) + "\n")
+    out.write_text(report(disk))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--old", type=pathlib.Path, required=True, help="checkout of the code before issue 10")
-    parser.add_argument("--items", type=int, nargs="+", help="only the probes of these issue items")
+    parser.add_argument("--items", type=int, nargs="+", help="only the probes of these issue items, in this order")
     parser.add_argument("--sides", nargs="+", choices=("old", "new"), default=["old", "new"])
     parser.add_argument("--no-probes", action="store_true", help="run no probe (only --contracts / --demo-timing)")
     parser.add_argument("--contracts", action="store_true", help="check --json of every subcommand (new code)")
@@ -689,37 +722,35 @@ def main() -> None:
     parser.add_argument("--cache", type=pathlib.Path, default=REPO / "docs/results/hardening_probes.json")
     parser.add_argument("--out", type=pathlib.Path, default=REPO / "docs/results/hardening_probes.md")
     args = parser.parse_args()
-    cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
-
-    def save() -> None:
-        args.cache.write_text(json.dumps(cache, indent=1) + "\n")
-        args.out.write_text(report(cache))
-
-    sides = {"old": args.old, "new": REPO}
-    for name in args.sides:
-        side = Side(name, sides[name], args.work / name)
+    done = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+    cache: dict[str, Any] = {"imported": {}}
+    roots = {"old": args.old, "new": REPO}
+    sides = [Side(name, roots[name], args.work / name) for name in args.sides]
+    for side in sides:
         side.work.mkdir(parents=True, exist_ok=True)
-        cache.setdefault("imported", {})[name] = side.imported()
-        if name == "new" and args.contracts:
-            cache["contracts"] = contracts(side)
-            save()
-        if args.no_probes:
-            continue
-        results = cache.setdefault(name, {})
-        for probe_name, (item, function) in PROBES.items():
-            if (args.items and item not in args.items) or (probe_name in results and not args.redo):
-                continue
-            began = time.perf_counter()
-            try:
-                results[probe_name] = function(side)
-            except Exception as err:  # a probe that cannot run is a finding, not the end of the table
-                results[probe_name] = one_line(f"probe failed: {type(err).__name__}: {err}")
-            print(f"[{name} {time.perf_counter() - began:5.0f} s] {probe_name}: {results[probe_name]}",
-                  file=sys.stderr, flush=True)
-            save()
+        cache["imported"][side.name] = side.imported()
+    if args.contracts:
+        new = next(side for side in sides if side.name == "new")
+        cache["contracts"] = contracts(new)
+        save(cache, args.cache, args.out)
+    items = [] if args.no_probes else (args.items or sorted({item for item, _ in PROBES.values()}))
+    for item in items:
+        for name, (probe_item, function) in PROBES.items():
+            for side in sides:
+                if probe_item != item or (name in done.get(side.name, {}) and not args.redo):
+                    continue
+                began = time.perf_counter()
+                try:
+                    result = function(side)
+                except Exception as err:  # a probe that cannot run is a finding, not the end of the table
+                    result = one_line(f"probe failed: {type(err).__name__}: {err}")
+                cache.setdefault(side.name, {})[name] = result
+                print(f"[{side.name} {time.perf_counter() - began:4.0f} s] {name}: {result}", file=sys.stderr,
+                      flush=True)
+                save(cache, args.cache, args.out)
     if args.demo_timing:
         cache["demo"] = demo_timing(args.demo_timing)
-    save()
+    save(cache, args.cache, args.out)
 
 
 if __name__ == "__main__":
