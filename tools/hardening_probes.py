@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import json
 import os
 import pathlib
@@ -47,6 +46,10 @@ import numpy as np
 import psutil
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))  # the tests' builders of bad input, shared with their probes
+from test_bad_input import damaged_copy, edited, full_disk, mnist, replace, weight  # noqa: E402
+from test_lava_kill import segments_of  # noqa: E402
+
 TINY = ["--steps", "8", "--hidden", "16", "--train-limit", "64", "--no-progress"]
 """A training run of a few seconds (rate-coded digits, 8 steps, 64 samples per epoch)."""
 LAVA_START_S = 300.0
@@ -144,28 +147,11 @@ def cell(done: Done, keys: tuple[str, ...] = ("accuracy", "spike_match", "test_a
 
 # ---------------------------------------------------------------- fixtures
 
-def edited(side: Side, edit: Callable[[h5py.File], None], name: str) -> pathlib.Path:
-    copy = side.work / "corrupt" / f"{name}.net"
-    copy.parent.mkdir(exist_ok=True)
-    shutil.copy(side.trained() / "network.net", copy)
-    with h5py.File(copy, "a") as f:
-        edit(f)
-    return copy
-
-
-def replace(key: str, value: Any) -> Callable[[h5py.File], None]:
-    def edit(f: h5py.File) -> None:
-        del f[key]
-        f[key] = value
-    return edit
-
-
-def first_weight(value: float) -> Callable[[h5py.File], None]:
-    def edit(f: h5py.File) -> None:
-        w = f["layer/1/weight"][()]
-        w[0, 0] = value
-        replace("layer/1/weight", w)(f)
-    return edit
+def corrupt(side: Side, edit: Callable[[h5py.File], None], name: str) -> pathlib.Path:
+    """A copy of the side's network file with ``edit`` applied."""
+    folder = side.work / "corrupt" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return edited(side.trained() / "network.net", folder, edit)
 
 
 def narrower(f: h5py.File) -> None:
@@ -179,8 +165,8 @@ def three_d(f: h5py.File) -> None:
 
 
 CORRUPT: dict[str, Callable[[h5py.File], None]] = {
-    "NaN weight": first_weight(np.nan),
-    "1e9 weight": first_weight(1e9),
+    "NaN weight": weight(np.nan),
+    "1e9 weight": weight(1e9),
     "vThMant -80": replace("layer/1/neuron/vThMant", -80),
     "vThMant 0": replace("layer/1/neuron/vThMant", 0),
     "vThMant 2**40": replace("layer/1/neuron/vThMant", 2 ** 40),
@@ -192,48 +178,27 @@ CORRUPT: dict[str, Callable[[h5py.File], None]] = {
     "weight narrower than the layer before": narrower,
     "3-D weight": three_d,
 }
-"""Edits of layer 1 (the output layer) of a netx file of two CUBA layers."""
+"""Edits of layer 1 (the output layer) of a netx file of two CUBA layers (16 hidden neurons)."""
 
 
-def idx(path: pathlib.Path, array: np.ndarray) -> None:
-    """An IDX file of unsigned bytes (gzip-compressed when the name ends in .gz)."""
-    raw = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    raw += array.astype(np.uint8).tobytes()
-    path.write_bytes(gzip.compress(raw) if path.suffix == ".gz" else raw)
-
-
-def mnist(folder: pathlib.Path, train: tuple[int, ...] = (30, 28, 28), test: tuple[int, ...] = (10, 28, 28),
-          gz: bool = False) -> pathlib.Path:
-    """A folder of MNIST's four IDX files with random images and labels of the given shapes."""
+def mnist_at(folder: pathlib.Path, **shapes: Any) -> pathlib.Path:
+    """A fresh folder of MNIST's four IDX files (:func:`test_bad_input.mnist`)."""
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, shape in (("train", train), ("t10k", test)):
-        idx(folder / f"{prefix}-images-idx3-ubyte{'.gz' if gz else ''}", rng.integers(0, 256, shape))
-        idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, shape[:1]))
-    return folder
+    return mnist(folder, **shapes)
 
 
 def damaged_run(side: Side, name: str, file: str, data: Optional[bytes]) -> pathlib.Path:
     """A copy of the trained run whose ``file`` holds ``data`` (None: its first half)."""
     copy = side.work / "damaged" / name
     shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(side.trained(), copy)
-    whole = (copy / file).read_bytes()
-    (copy / file).write_bytes(whole[: len(whole) // 2] if data is None else data)
-    return copy
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    return damaged_copy(side.trained(), copy, file, data)
 
 
 def fresh(side: Side, name: str) -> pathlib.Path:
     path = side.work / name
     shutil.rmtree(path, ignore_errors=True)
     return path
-
-
-def full_disk() -> None:
-    """In the child: files may grow to 8 KiB only (writes beyond fail with EFBIG, as on a full disk)."""
-    resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
 UNWRITABLE = "/sys/lava_fptt_probe"
@@ -261,16 +226,6 @@ def lava_children(process: subprocess.Popen) -> list[psutil.Process]:
             return parent.children(recursive=True)
         time.sleep(0.2)
     raise RuntimeError(f"Lava did not start within {LAVA_START_S:.0f} s")
-
-
-def segments_of(processes: list[psutil.Process]) -> set[str]:
-    names: set[str] = set()
-    for process in processes:
-        try:
-            names.update(m.path.split(" ")[0] for m in process.memory_maps() if m.path.startswith("/dev/shm/"))
-        except psutil.Error:
-            continue
-    return {name for name in names if os.path.exists(name)}
 
 
 def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
@@ -335,7 +290,7 @@ RESOURCES_TOO = ("NaN weight", "vThMant 0", "3-D weight")
 for _case in CORRUPT:
     @probe(2, f"CUBA file: {_case} (`run`{'; `resources`' if _case in RESOURCES_TOO else ''})")
     def _corrupt(side: Side, case: str = _case) -> str:
-        path = edited(side, CORRUPT[case], case.replace(" ", "_").replace("*", ""))
+        path = corrupt(side, CORRUPT[case], case.replace(" ", "_").replace("*", ""))
         ran = cell(side.cli("run", path, "--samples", "5", "--reference", side.trained(), "--json"))
         if case in RESOURCES_TOO:
             ran += f"; resources {cell(side.cli('resources', path, '--json'), ('cores',))}"
@@ -494,7 +449,7 @@ def _train_read_only(side: Side) -> str:
 
 @probe(5, "`train --dataset mnist`: corrupt .gz body")
 def _gz(side: Side) -> str:
-    folder = mnist(side.work / "gz", gz=True)
+    folder = mnist_at(side.work / "gz", gz=True)
     body = (folder / "train-images-idx3-ubyte.gz").read_bytes()
     (folder / "train-images-idx3-ubyte.gz").write_bytes(body[:10] + b"\xff" * 64 + body[74:])
     return cell(side.cli("train", *TINY, "--dataset", "mnist", "--data-dir", folder, "--out", fresh(side, "r"),
@@ -503,14 +458,14 @@ def _gz(side: Side) -> str:
 
 @probe(5, "`train --dataset mnist`: IDX file with 0 images")
 def _zero_images(side: Side) -> str:
-    folder = mnist(side.work / "empty", train=(0, 28, 28))
+    folder = mnist_at(side.work / "empty", train=(0, 28, 28))
     return cell(side.cli("train", *TINY, "--dataset", "mnist", "--data-dir", folder, "--out", fresh(side, "r"),
                          "--json"))
 
 
 @probe(5, "`learn --dataset mnist`: train 28x28, test 27x27 images")
 def _sizes(side: Side) -> str:
-    folder = mnist(side.work / "sizes", test=(10, 27, 27))
+    folder = mnist_at(side.work / "sizes", test=(10, 27, 27))
     return cell(side.cli("learn", "--dataset", "mnist", "--data-dir", folder, "--json"), ("accuracy",))
 
 
