@@ -623,11 +623,15 @@ def table(header: list[str], rows: list[list[str]]) -> str:
                      + ["| " + " | ".join(row) + " |" for row in rows])
 
 
-def report(cache: dict[str, Any]) -> str:
+def report(cache: dict[str, Any], work: pathlib.Path) -> str:
+    """The Markdown report; paths in the scratch folder are shown relative to it."""
     parts = ["# Issue 10 (hardening): the probes before and after", "",
              "Made by `tools/hardening_probes.py` (its docstring says how); raw results in "
              "`hardening_probes.json`. *Before*: the main before issue 10 merged (commit 0a7abd6); *after*: "
              f"this repository. Code imported: {cache.get('imported', {})}.", "",
+             "Made with `git worktree add /tmp/old10 0a7abd6`, then `python tools/hardening_probes.py --old "
+             "/tmp/old10 --items 1 2 5 3 4 6 7`, `... --sides new --no-probes --contracts` and "
+             "`... --sides new --no-probes --demo-timing CLONE` (CLONE: a fresh clone after `make env`).", "",
              "Cells: `exit N: message`, the first line of stderr, or for a traceback its number of lines and "
              "its last line; exit 0 shows the result's figures. Kill probes: what was left "
              f"{GONE_S:.0f} s after the signal.", ""]
@@ -648,10 +652,10 @@ def report(cache: dict[str, Any]) -> str:
                   table(["repeat", "threads", "wall s", "result"], timing), "",
                   f"Mean wall time: {mean[many]:.1f} s at {many} threads, {mean[one]:.1f} s at 1 thread: "
                   f"{mean[many] / mean[one]:.2f}x."]
-    return "\n".join(parts) + "\n"
+    return re.sub(re.escape(str(work)) + r"/(old|new)/", "", "\n".join(parts) + "\n")
 
 
-def save(cache: dict[str, Any], path: pathlib.Path, out: pathlib.Path) -> None:
+def save(cache: dict[str, Any], path: pathlib.Path, out: pathlib.Path, work: pathlib.Path) -> None:
     """Merge this run's results into the cache file (another run may have written it meanwhile)
     and rewrite the report."""
     disk = json.loads(path.read_text()) if path.exists() else {}
@@ -661,7 +665,7 @@ def save(cache: dict[str, Any], path: pathlib.Path, out: pathlib.Path) -> None:
         else:
             disk[key] = value
     path.write_text(json.dumps(disk, indent=1) + "\n")
-    out.write_text(report(disk))
+    out.write_text(report(disk, work))
 
 
 def main() -> None:
@@ -687,7 +691,7 @@ def main() -> None:
     if args.contracts:
         new = next(side for side in sides if side.name == "new")
         cache["contracts"] = contracts(new)
-        save(cache, args.cache, args.out)
+        save(cache, args.cache, args.out, args.work)
     items = [] if args.no_probes else (args.items or sorted({item for item, _ in PROBES.values()}))
     for item in items:
         for name, (probe_item, function) in PROBES.items():
@@ -702,10 +706,10 @@ def main() -> None:
                 cache.setdefault(side.name, {})[name] = result
                 print(f"[{side.name} {time.perf_counter() - began:4.0f} s] {name}: {result}", file=sys.stderr,
                       flush=True)
-                save(cache, args.cache, args.out)
+                save(cache, args.cache, args.out, args.work)
     if args.demo_timing:
         cache["demo"] = demo_timing(args.demo_timing)
-    save(cache, args.cache, args.out)
+    save(cache, args.cache, args.out, args.work)
 
 
 if __name__ == "__main__":
