@@ -126,7 +126,8 @@ def message(err: str) -> str:
         return f"traceback ({len(lines)} lines): {lines[-1]}"
     if lines and lines[0].startswith("usage:"):  # argparse's usage text: its error line
         return next((line for line in lines if ": error: " in line), lines[0])
-    return lines[0] if lines else "(stderr empty)"
+    more = f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""
+    return one_line(lines[0]) + more if lines else "(stderr empty)"
 
 
 def figures(out: str, keys: tuple[str, ...]) -> str:
@@ -672,6 +673,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--old", type=pathlib.Path, required=True, help="checkout of the code before issue 10")
     parser.add_argument("--items", type=int, nargs="+", help="only the probes of these issue items, in this order")
+    parser.add_argument("--match", help="only the probes whose name holds this text")
     parser.add_argument("--sides", nargs="+", choices=("old", "new"), default=["old", "new"])
     parser.add_argument("--no-probes", action="store_true", help="run no probe (only --contracts / --demo-timing)")
     parser.add_argument("--contracts", action="store_true", help="check --json of every subcommand (new code)")
@@ -696,7 +698,8 @@ def main() -> None:
     for item in items:
         for name, (probe_item, function) in PROBES.items():
             for side in sides:
-                if probe_item != item or (name in done.get(side.name, {}) and not args.redo):
+                if probe_item != item or (args.match and args.match not in name) or \
+                        (name in done.get(side.name, {}) and not args.redo):
                     continue
                 began = time.perf_counter()
                 try:
