@@ -85,7 +85,9 @@ class Side:
         began = time.perf_counter()
         done = subprocess.run(self.argv(*args), stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=self.work,
                               env=self.env(), preexec_fn=preexec_fn, timeout=timeout)
-        return Done(done.returncode, done.stdout or "", done.stderr, time.perf_counter() - began)
+        local = f"{self.work}/"  # paths in messages, relative to the scratch folder
+        return Done(done.returncode, (done.stdout or "").replace(local, ""), done.stderr.replace(local, ""),
+                    time.perf_counter() - began)
 
     def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen:
         return subprocess.Popen(self.argv(*args), cwd=self.work, env=self.env(), start_new_session=True, **kwargs)
@@ -114,7 +116,7 @@ class Side:
 
 # ---------------------------------------------------------------- cells
 
-def one_line(text: str, width: int = 170) -> str:
+def one_line(text: str, width: int = 240) -> str:
     text = " ".join(text.split()).replace("|", "\\|")
     return text if len(text) <= width else text[: width - 3] + "..."
 
