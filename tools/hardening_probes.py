@@ -675,7 +675,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--old", type=pathlib.Path, required=True, help="checkout of the code before issue 10")
     parser.add_argument("--items", type=int, nargs="+", help="only the probes of these issue items, in this order")
-    parser.add_argument("--match", help="only the probes whose name holds this text")
+    parser.add_argument("--match", nargs="+", help="only the probes whose name holds one of these texts")
     parser.add_argument("--sides", nargs="+", choices=("old", "new"), default=["old", "new"])
     parser.add_argument("--no-probes", action="store_true", help="run no probe (only --contracts / --demo-timing)")
     parser.add_argument("--contracts", action="store_true", help="check --json of every subcommand (new code)")
@@ -700,7 +700,7 @@ def main() -> None:
     for item in items:
         for name, (probe_item, function) in PROBES.items():
             for side in sides:
-                if probe_item != item or (args.match and args.match not in name) or \
+                if probe_item != item or (args.match and not any(text in name for text in args.match)) or \
                         (name in done.get(side.name, {}) and not args.redo):
                     continue
                 began = time.perf_counter()
