@@ -391,6 +391,15 @@ def _mixed(side: Side) -> str:
     return reruns(side)["mixed"]
 
 
+@probe(4, "rerun of a 1-epoch run with a cosine schedule with `--epochs 2` (the schedule would change)")
+def _cosine(side: Side) -> str:
+    run = fresh(side, "cosine")
+    side.cli("train", *TINY, "--epochs", "1", "--lr-schedule", "cosine", "--out", run, "--json")
+    again = side.cli("train", *TINY, "--epochs", "2", "--lr-schedule", "cosine", "--out", run, "--json")
+    config = json.loads((run / "config.json").read_text())
+    return one_line(f"{cell(again)}; config.json now epochs {config.get('epochs')}")
+
+
 @probe(4, "a stale `.checkpoint.pt.*.tmp` (as a killed write leaves it), then `train --epochs 2` again")
 def _stale_tmp(side: Side) -> str:
     return reruns(side)["stale"]
