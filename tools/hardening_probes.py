@@ -242,12 +242,16 @@ def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     return result
 
 
-def kill_probe(side: Side, args: list[str], sig: signal.Signals) -> str:
-    """Send ``sig`` to the command mid-run; count what is left :data:`GONE_S` later, then clean it up."""
+def kill_probe(side: Side, args: list[str], sig: signal.Signals, group: bool = False) -> str:
+    """Send ``sig`` to the command mid-run (``group``: to its whole process group, as Ctrl-C in a
+    terminal does); count what is left :data:`GONE_S` later, then clean it up."""
     process = side.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     children = lava_children(process)
     segments = segments_of(children)
-    process.send_signal(sig)
+    if group:
+        os.killpg(process.pid, sig)  # the command leads its own session and group (Side.popen)
+    else:
+        process.send_signal(sig)
     deadline = time.monotonic() + GONE_S
     while (alive(children) or any(map(os.path.exists, segments))) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -270,7 +274,7 @@ def kill_probe(side: Side, args: list[str], sig: signal.Signals) -> str:
         process.kill()
         _, err = process.communicate()
     status = f"exit {process.returncode}"
-    if sig == signal.SIGTERM and err.strip():
+    if sig != signal.SIGKILL and err.strip():
         status += f" ({message(err.decode())})"
     leak = (f"{len(left)} of {len(children)} processes ({cpu:.0f} % CPU), {len(stale)} of {len(segments)} "
             "/dev/shm segments")
@@ -289,6 +293,9 @@ for _command, _args in KILLED.items():
 
 RESOURCES_TOO = ("NaN weight", "vThMant 0", "3-D weight")
 """The cases also given to ``resources`` (each command costs a process start on a busy machine)."""
+
+probe(1, "`run`: Ctrl-C (SIGINT to its process group)")(
+    lambda side: kill_probe(side, KILLED["run"](side), signal.SIGINT, group=True))
 
 for _case in CORRUPT:
     @probe(2, f"CUBA file: {_case} (`run`{'; `resources`' if _case in RESOURCES_TOO else ''})")
