@@ -32,7 +32,6 @@ import os
 import pathlib
 import pty
 import re
-import resource
 import shutil
 import signal
 import subprocess
