@@ -89,7 +89,10 @@ class Side:
                     time.perf_counter() - began)
 
     def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen:
-        return subprocess.Popen(self.argv(*args), cwd=self.work, env=self.env(), start_new_session=True, **kwargs)
+        """The command in its own session, with Ctrl-C's default action (a shell's background
+        job, as this script may be, would pass SIGINT on ignored)."""
+        return subprocess.Popen(self.argv(*args), cwd=self.work, env=self.env(), start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs)
 
     def imported(self) -> str:
         """The files this side's commands import for the two packages (checked to lie in its root)."""
