@@ -102,7 +102,7 @@ class Side:
         for file in files:
             if not pathlib.Path(file).resolve().is_relative_to(self.root.resolve()):
                 raise SystemExit(f"{self.name}: imports {file}, not the code of {self.root}")
-        return ", ".join(files)
+        return ", ".join(str(pathlib.Path(file).resolve().relative_to(self.root.resolve())) for file in files)
 
     def trained(self) -> pathlib.Path:
         """A small trained run directory with its exported network.net, made once with this side's code."""
@@ -649,7 +649,8 @@ def report(cache: dict[str, Any], work: pathlib.Path) -> str:
     parts = ["# Issue 10 (hardening): the probes before and after", "",
              "Made by `tools/hardening_probes.py` (its docstring says how); raw results in "
              "`hardening_probes.json`. *Before*: the main before issue 10 merged (commit 0a7abd6); *after*: "
-             f"this repository. Code imported: {cache.get('imported', {})}.", "",
+             "this repository. Each side's commands import their packages from its own checkout (checked: "
+             + "; ".join(f"{side}: {files}" for side, files in cache.get("imported", {}).items()) + ").", "",
              "Made with `git worktree add /tmp/old10 0a7abd6`, then `python tools/hardening_probes.py --old "
              "/tmp/old10 --items 1 2 5 3 4 6 7`, `... --sides new --no-probes --contracts` and "
              "`... --sides new --no-probes --demo-timing CLONE` (CLONE: a fresh clone after `make env`).", "",
@@ -669,11 +670,19 @@ def report(cache: dict[str, Any], work: pathlib.Path) -> str:
         mean = {t: np.mean([float(r[2]) for r in timing if r[1] == t]) for t in dict.fromkeys(r[1] for r in timing)}
         many, one = max(mean, key=int), "1"
         parts += ["", "## `make demo` on a fresh clone: torch's default threads (before) against one (after)", "",
-                  "Same clone, same machine, back to back, alternating; `make demo DEMO='runs/X --threads N'`.", "",
+                  "Same clone, same machine, back to back, alternating; `make demo DEMO='runs/X --threads N'` "
+                  "under the shared heavy-job lock. Jobs outside the lock (other engineers' tests, this script's "
+                  "probes at nice 10) ran meanwhile, alike for both settings.", "",
                   table(["repeat", "threads", "wall s", "result"], timing), "",
                   f"Mean wall time: {mean[many]:.1f} s at {many} threads, {mean[one]:.1f} s at 1 thread: "
                   f"{mean[many] / mean[one]:.2f}x."]
-    return re.sub(re.escape(str(work)) + r"/(old|new)/", "", "\n".join(parts) + "\n")
+    return relative("\n".join(parts) + "\n", work)
+
+
+def relative(text: str, work: pathlib.Path) -> str:
+    """``text`` with paths in the scratch folder relative to it (the folder itself: SCRATCH)."""
+    text = re.sub(re.escape(str(work)) + r"/(old|new)/", "", text)
+    return re.sub(re.escape(str(work)) + r"/(old|new)", "SCRATCH", text)
 
 
 def save(cache: dict[str, Any], path: pathlib.Path, out: pathlib.Path, work: pathlib.Path) -> None:
@@ -685,7 +694,7 @@ def save(cache: dict[str, Any], path: pathlib.Path, out: pathlib.Path, work: pat
             disk.setdefault(key, {}).update(value)
         else:
             disk[key] = value
-    path.write_text(json.dumps(disk, indent=1) + "\n")
+    path.write_text(relative(json.dumps(disk, indent=1) + "\n", work))
     out.write_text(report(disk, work))
 
 
