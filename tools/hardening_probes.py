@@ -649,7 +649,7 @@ def report(cache: dict[str, Any], work: pathlib.Path) -> str:
     parts = ["# Issue 10 (hardening): the probes before and after", "",
              "Made by `tools/hardening_probes.py` (its docstring says how); raw results in "
              "`hardening_probes.json`. *Before*: the main before issue 10 merged (commit 0a7abd6); *after*: "
-             "this repository. Each side's commands import their packages from its own checkout (checked: "
+             f"this repository (its code last changed in commit {cache.get('code_commit', '?')}). Each side's commands import their packages from its own checkout (checked: "
              + "; ".join(f"{side}: {files}" for side, files in cache.get("imported", {}).items()) + ").", "",
              "Made with `git worktree add /tmp/old10 0a7abd6`, then `python tools/hardening_probes.py --old "
              "/tmp/old10 --items 1 2 5 3 4 6 7`, `... --sides new --no-probes --contracts` and "
@@ -713,7 +713,8 @@ def main() -> None:
     parser.add_argument("--out", type=pathlib.Path, default=REPO / "docs/results/hardening_probes.md")
     args = parser.parse_args()
     done = json.loads(args.cache.read_text()) if args.cache.exists() else {}
-    cache: dict[str, Any] = {"imported": {}}
+    code = ["git", "-C", str(REPO), "log", "-1", "--format=%h", "--", "lava_fptt", "netx_export", "tutorials"]
+    cache: dict[str, Any] = {"imported": {}, "code_commit": subprocess.run(code, capture_output=True, text=True).stdout.strip()}
     roots = {"old": args.old, "new": REPO}
     sides = [Side(name, roots[name], args.work / name) for name in args.sides]
     for side in sides:
