@@ -197,6 +197,19 @@ def test_item4_run_directories_are_never_mixed_or_blocked(tmp_path: pathlib.Path
             f"{run}: 2 epochs are done already, more than --epochs 1")
 
 
+def test_item4_more_epochs_do_not_stretch_a_cosine_schedule(tmp_path: pathlib.Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    cosine = ["train", *TINY, "--lr-schedule", "cosine", "--out", str(run)]
+    assert main([*cosine, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert main([*cosine, "--epochs", "2"]) == 2  # epoch 2 would follow a schedule over 2 epochs, epoch 1 over 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"lava-fptt train: error: {run}: its cosine learning-rate schedule spans 1 epoch; --epochs 2 would continue "
+        "under another schedule; choose another --out"]
+    assert json.loads((run / "config.json").read_text())["epochs"] == 1
+
+
 def idx(path: pathlib.Path, array: np.ndarray) -> None:
     """An IDX file of unsigned bytes (gzip-compressed when the name ends in .gz)."""
     raw = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)

@@ -115,7 +115,8 @@ def resume_state(run_dir: pathlib.Path, config: TrainConfig) -> Optional[dict[st
         raise RunDirError(f"{run_dir}: holds a run with a different config ({listed}); rerun with its options "
                           f"to resume, or choose another --out")
     if epochs is not None and config.lr_schedule != "constant":
-        raise RunDirError(f"{run_dir}: its {config.lr_schedule} learning-rate schedule spans {saved.epochs} epochs; "
+        raise RunDirError(f"{run_dir}: its {config.lr_schedule} learning-rate schedule spans {saved.epochs} "
+                          f"epoch{'s' if saved.epochs != 1 else ''}; "
                           f"--epochs {config.epochs} would continue under another schedule; choose another --out")
     if done > config.epochs:
         raise RunDirError(f"{run_dir}: {done} epochs are done already, more than --epochs {config.epochs}")
