@@ -143,14 +143,14 @@ class _LiquidBlock(nn.Module):
     # -------------------------------------------------------------- integer view
     def integer_weights(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The Dense integers used in quantized mode: feed-forward and recurrent (or None)."""
-        w = _to_int64(quantize_weight(self.weight, self.weight_exp)[0])
-        w_rec = None if self.rec_weight is None else _to_int64(quantize_weight(self.rec_weight, self.weight_exp)[0])
+        w = quantize_weight(self.weight, self.weight_exp)[0]
+        w_rec = None if self.rec_weight is None else quantize_weight(self.rec_weight, self.weight_exp)[0]
         return w, w_rec
 
     def integer_params(self) -> NamedTuple:
         """The integer neuron parameters used in quantized mode, as int64 numpy arrays."""
         ints, _ = quantize_params(self._raw_params(), self._int_params._fields)
-        return self._int_params(*(_to_int64(v) for v in ints.unbind(0)))
+        return self._int_params(*ints)
 
     def export_hdf5(self, group: Any) -> None:
         """Write this layer into the netx HDF5 group ``group`` (format: ``docs/netx_ltc_format.md``).
@@ -193,11 +193,6 @@ class _LiquidBlock(nn.Module):
     def _raw_params(self) -> torch.Tensor:
         """The float neuron parameters stacked ``[P, N]`` in the order of the integer parameter type."""
         return torch.stack([getattr(self, name) for name in self._int_params._fields])
-
-
-def _to_int64(v: torch.Tensor) -> np.ndarray:
-    """A tensor holding integers as an int64 numpy array."""
-    return v.detach().cpu().numpy().astype(np.int64)
 
 
 class _SpikingBlock(_LiquidBlock):
