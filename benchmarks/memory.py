@@ -2,22 +2,28 @@
 
     python benchmarks/memory.py [--steps 128 512 2048] [--algos ...] [--repeats 1] [--sltt-chunk N]
     python benchmarks/memory.py --network conv --batch 32 --steps 64 1024 --algos bptt sltt sltt-k fptt
+    python benchmarks/memory.py --baseline 1a574f3          # also the old code's rows, same run
+    python benchmarks/memory.py --device cuda               # on a GPU (tools/gpu_check.sh)
 
 Runs :mod:`lava_fptt.bench.memory` (each configuration in a fresh process) and writes
 ``benchmarks/results/memory.{json,md,png}``: peak resident memory growth and seconds of
 one training pass per method and T (wall and CPU time), ratios against BPTT measured in
 the same run, and
 SpikingJelly 2.0's FPTT and SLTT side by side (skipped, with the reason, if it is not
-installed; see benchmarks/requirements.txt).
+installed; see benchmarks/requirements.txt). With ``--baseline COMMIT`` the methods of
+``--old-algos`` also run with the code of that commit (a temporary git worktree), rows
+``old-<method>``, so that old and new are compared under the same load.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import pathlib
 from typing import Any, Optional
 
-from lava_fptt.bench import memory
+from lava_fptt.bench import baseline, memory
+from lava_fptt.device import resolve_device
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 DEFAULT_ALGOS = ["bptt", "tbptt", "sltt", "sltt-k", "fptt", "sj-fptt", "sj-sltt"]
@@ -65,6 +71,12 @@ def summary(result: dict[str, Any]) -> list[str]:
                          f"ours / SpikingJelly: FPTT "
                          f"{ratio(cell(rows, 'fptt', t, key), cell(rows, 'sj-fptt', t, key))}, SLTT "
                          f"{ratio(cell(rows, 'sltt', t, key), cell(rows, 'sj-sltt', t, key))}")
+    for algo in dict.fromkeys(r["algo"][4:] for r in rows if r["algo"].startswith("old-")):
+        for t in steps:
+            old, new = cell(rows, f"old-{algo}", t, "cpu_seconds"), cell(rows, algo, t, "cpu_seconds")
+            old_peak, new_peak = cell(rows, f"old-{algo}", t, "peak_mb"), cell(rows, algo, t, "peak_mb")
+            lines.append(f"T={t}, {algo}: old / new CPU seconds = {ratio(old, new)}; "
+                         f"peak MB new / old = {ratio(new_peak, old_peak)}")
     lines += [f"{s['algo']} skipped: {s['reason']}" for s in result["skipped"]]
     return lines
 
@@ -87,7 +99,8 @@ def plot(result: dict[str, Any], path: pathlib.Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
     ax_mem.legend(fontsize=8)
     network = settings.get("arch") or f"dense {'-'.join(map(str, settings['sizes']))}"
-    fig.suptitle(f"one training pass, {network}, batch {settings['batch']}, {settings['threads']} thread(s)")
+    fig.suptitle(f"one training pass, {network}, batch {settings['batch']}, {settings['threads']} thread(s), "
+                 f"{settings.get('device', 'cpu')}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -104,17 +117,26 @@ def main() -> None:
                         help=f"dense (64-256-256-10) or conv ({memory.CONV_ARCH} + dense 10 on 1 x 8 x 8 images)")
     parser.add_argument("--sltt-chunk", type=int, metavar="N",
                         help="sltt, sltt-k: steps per network call and backward (default: the methods' default)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda[:N] or auto (default: cpu)")
+    parser.add_argument("--baseline", metavar="COMMIT", help="also run --old-algos with the code of COMMIT")
+    parser.add_argument("--old-algos", nargs="+", choices=memory.OURS, default=["bptt", "sltt", "fptt"])
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args()
     settings = memory.Settings(batch=args.batch, threads=args.threads, params=memory.sltt_chunk(args.sltt_chunk),
-                               network=args.network)
+                               network=args.network, device=str(resolve_device(args.device)))
     if args.network == "conv":  # the SpikingJelly rows have an equivalent of the dense network only
         args.algos = [a for a in args.algos if not a.startswith("sj-")]
-    result = memory.run(args.algos, args.steps, settings, repeats=args.repeats, progress=True)
+    with contextlib.ExitStack() as stack:
+        old = None
+        if args.baseline:
+            old = (baseline.describe(args.baseline), stack.enter_context(baseline.checkout(args.baseline)),
+                   args.old_algos)
+        result = memory.run(args.algos, args.steps, settings, repeats=args.repeats, progress=True, old=old)
     args.out.mkdir(parents=True, exist_ok=True)
     lines = summary(result) + memory.growth_lines(result)
     text = table(result) + "\n\n" + "\n".join(f"- {line}" for line in lines) + "\n"
-    name = "memory" if args.network == "dense" else f"memory-{args.network}"
+    name = ("memory" if args.network == "dense" else f"memory-{args.network}") + (
+        "" if settings.device == "cpu" else "-" + settings.device.replace(":", ""))
     (args.out / f"{name}.md").write_text(text)
     (args.out / f"{name}.json").write_text(json.dumps(result, indent=2))
     plot(result, args.out / f"{name}.png")

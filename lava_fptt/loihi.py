@@ -121,13 +121,14 @@ def neuron_bits(neuron: str) -> int:
     """Bits of state and per-neuron parameters one neuron of this type holds (an estimate of
     its neuron memory; layer-wide constants such as CUBA's decays are not counted).
 
-    ``CUBA``: Lava LIF's ``u``, ``v`` (24 bits each) and ``bias_mant`` (13). ``LTC``: ``u``, ``b``
+    ``CUBA``: Lava LIF's ``u``, ``v`` (24 bits each) and ``bias_mant`` (13); ``none`` (a layer
+    without neuron group, where netx builds the same LIF as an integrator) likewise. ``LTC``: ``u``, ``b``
     (24 each), ``s`` (1) and every parameter of :data:`lava_fptt.neurons.ltc.PARAM_WIDTHS`.
     ``LTC_READOUT``: ``u`` and the readout's parameters. SSNN-BP: see :func:`ssnn_neuron_bits`.
     """
     from lava_fptt.neurons.ltc import PARAM_WIDTHS, ReadoutIntParams
 
-    if neuron in ("CUBA", "LOIHI"):
+    if neuron in ("CUBA", "LOIHI", "none"):
         return 24 + 24 + 13
     if neuron == "LTC":
         return 24 + 24 + 1 + sum(w.bits for w in PARAM_WIDTHS.values())
@@ -297,7 +298,10 @@ def _netx_report(path: pathlib.Path, limits: CoreLimits) -> ResourceReport:
             layers.append(layer_resources(index, kind, neuron, weights, weight_bits=8,
                                           bits_per_neuron=neuron_bits(neuron), limits=limits))
     notes = ("weights: Lava Dense, 8-bit mantissa per synapse, stored densely",
-             "input spikes come from outside the network (host or another core) and are not counted")
+             "input spikes come from outside the network (host or another core) and are not counted",
+             *(f"layer {layer.index} has no neuron group: netx builds a non-spiking integrator (a LIF with "
+               f"threshold 2**17) there, counted as CUBA; it sends no spikes" for layer in layers
+               if layer.neuron == "none"))
     return ResourceReport(str(path), "netx", limits, tuple(layers), notes)
 
 
@@ -305,12 +309,7 @@ def _ssnn_report(path: pathlib.Path, limits: CoreLimits) -> ResourceReport:
     from lava_fptt.onchip import arithmetic as ar
     from lava_fptt.onchip.storage import load_network
 
-    if not path.is_file():
-        raise ValueError(f"{path}: network file not found")
-    try:
-        config, w1, w2 = load_network(path)
-    except (OSError, KeyError, ValueError) as err:
-        raise ValueError(f"{path}: not an SSNN-BP network file ({err})") from None
+    config, w1, w2 = load_network(path)
     encoder = np.zeros((config.n_in, 0), dtype=np.int64)  # neurons without input synapses
     layers = (
         layer_resources(0, "encoder", "SSNN encoder", [encoder], ar.WEIGHT_BITS, ssnn_neuron_bits("encoder"), limits),

@@ -8,6 +8,10 @@ one Lava block per layer:
   ``create_dense``), so they are exactly the blocks plain netx builds;
 - ``pool`` layers (slayer's ``Pool`` blocks), which netx 0.6 cannot build, become netx's
   own ``Conv`` block computing the same sum pooling (:func:`netx_export.pool.create_pool`);
+- a last ``dense`` layer of CUBA neurons that never spike (``vThMant >= 2**17``, as
+  lava-dl writes its ``cuba.Affine`` readout) becomes netx's ``Dense`` block into a
+  :class:`~lava_fptt.proc.li.CubaLI`, which sends its voltage as a graded value
+  (:func:`netx_export.readout.create_readout`);
 - ``dense``/``dense_rec`` layers whose ``neuron/type`` is ``LTC`` or ``LTC_READOUT``
   (``docs/netx_ltc_format.md``) become an :class:`LTCLayer`: a Lava ``Dense`` (plus a
   recurrent ``Dense`` from the layer back to itself, into the neuron's ``a_rec``) feeding our
@@ -18,7 +22,7 @@ output as netx does). A file whose first layer is a conv or pool layer needs the
 shape: from an ``input`` layer, the ``input_shape`` argument in (x, y, f) order, or the
 (C, H, W) ``input_shape`` lava-fptt writes into the file's ``config`` attribute. The network process exposes ``inp``, ``out`` and ``layers``, like
 ``netx.hdf5.Network``; ``out_message_bits`` says whether ``out`` carries binary
-spikes (0) or graded values (24 for the LTC readout's ``u``).
+spikes (0) or graded values (24 for the LTC readout's ``u`` and a CUBA readout's ``v``).
 
 Per-sample reset follows netx's scheme for every layer kind: with ``reset_interval``
 set, created layer ``k`` (counting from 0) zeroes its neuron state at the Lava time
@@ -46,6 +50,7 @@ from lava_fptt.neurons.ltc import LTCIntParams, ReadoutIntParams, dequantize
 from .errors import NetworkFileError
 from .loader import dataset_text, describe, neuron_type
 from .pool import create_pool
+from .readout import create_readout, is_readout
 
 LTC_NEURONS = {NETX_NEURON_TYPES["spiking"]: LTCIntParams, NETX_NEURON_TYPES["readout"]: ReadoutIntParams}
 """``neuron/type`` of the layers this module builds itself, and their integer parameter tuple."""
@@ -75,6 +80,9 @@ class LTCLayer(AbstractProcess):
         'float' builds float ones with the values the integers stand for.
     reset_interval, reset_offset, input_message_bits :
         As for netx blocks.
+    sparse : bool
+        Lava ``Sparse`` synapses instead of ``Dense`` (the same integers; faster for
+        mostly-zero weights, such as :mod:`netx_export.parallel`'s block-diagonal copies).
 
     Ports ``inp``, ``out``; sub-processes ``synapse``, ``synapse_rec`` (or None), ``neuron``.
     """
@@ -82,8 +90,10 @@ class LTCLayer(AbstractProcess):
     def __init__(self, *, weight: np.ndarray, weight_rec: Optional[np.ndarray], weight_exp: int,
                  params: LTCIntParams | ReadoutIntParams, precision: str = "fixed",
                  reset_interval: Optional[int] = None, reset_offset: int = 0,
-                 input_message_bits: int = 0, name: Optional[str] = None) -> None:
+                 input_message_bits: int = 0, name: Optional[str] = None, sparse: bool = False) -> None:
         from lava.proc.dense.process import Dense
+        from lava.proc.sparse.process import Sparse
+        from scipy.sparse import csr_matrix
 
         from lava_fptt.proc.ltc import LTC, LTCReadout
 
@@ -96,10 +106,12 @@ class LTCLayer(AbstractProcess):
         self.input_message_bits = input_message_bits
         self.output_message_bits = READOUT_MESSAGE_BITS if self.readout else 0
 
-        def synapse(w: np.ndarray, message_bits: int) -> Dense:
+        def synapse(w: np.ndarray, message_bits: int) -> Dense | Sparse:
+            kind, matrix = (Sparse, csr_matrix) if sparse else (Dense, np.asarray)
             if precision == "fixed":
-                return Dense(weights=w, weight_exp=weight_exp, num_weight_bits=8, num_message_bits=message_bits)
-            return Dense(weights=w * (2.0 ** weight_exp / WEIGHT_SCALE), num_message_bits=message_bits)
+                return kind(weights=matrix(w), weight_exp=weight_exp, num_weight_bits=8,
+                            num_message_bits=message_bits)
+            return kind(weights=matrix(w * (2.0 ** weight_exp / WEIGHT_SCALE)), num_message_bits=message_bits)
 
         neuron_params = params if precision == "fixed" else dequantize(params)
         self.synapse = synapse(weight, input_message_bits)
@@ -125,7 +137,7 @@ class LTCLayerModel(AbstractSubProcessModel):
 
 
 def ltc_layer(group: Any, path: pathlib.Path, index: int, precision: str, reset_interval: Optional[int],
-              reset_offset: int, input_message_bits: int) -> LTCLayer:
+              reset_offset: int, input_message_bits: int, sparse: bool = False) -> LTCLayer:
     """An :class:`LTCLayer` from an h5py layer group written in the LTC format."""
     kind = dataset_text(group["type"][()])
     where = f"{path}: layer {index}"
@@ -155,7 +167,7 @@ def ltc_layer(group: Any, path: pathlib.Path, index: int, precision: str, reset_
             raise ValueError(f"neuron parameters {bad} are not one value per neuron ({out_features})")
         return LTCLayer(weight=weight, weight_rec=weight_rec, weight_exp=weight_exp, params=params,
                         precision=precision, reset_interval=reset_interval, reset_offset=reset_offset,
-                        input_message_bits=input_message_bits)
+                        input_message_bits=input_message_bits, sparse=sparse)
     except ValueError as err:
         raise NetworkFileError(f"{where}: {err}") from None
 
@@ -178,6 +190,9 @@ class Network(AbstractProcess):
     input_shape : tuple of 3 ints, optional
         Input shape in (x, y, f) order for a file that starts with a conv or pool layer
         and has no input layer (as netx's argument; default: the file's ``config``).
+    sparse : bool
+        Dense layers' synapses as Lava ``Sparse`` processes (netx's ``sparse_synapse``;
+        the same integers, faster for mostly-zero weights).
 
     Attributes: ``layers`` (the blocks in order), ``inp``, ``out``, ``in_layer``,
     ``out_layer``, ``out_message_bits``.
@@ -185,13 +200,14 @@ class Network(AbstractProcess):
 
     def __init__(self, net_config: str | pathlib.Path, num_layers: Optional[int] = None,
                  reset_interval: Optional[int] = None, reset_offset: int = 0, precision: str = "fixed",
-                 input_message_bits: int = 0, input_shape: Optional[tuple[int, ...]] = None) -> None:
+                 input_message_bits: int = 0, input_shape: Optional[tuple[int, ...]] = None,
+                 sparse: bool = False) -> None:
         super().__init__(net_config=str(net_config), num_layers=num_layers, input_message_bits=input_message_bits)
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.filename = str(net_config)
         self.layers = _build(pathlib.Path(net_config), num_layers, reset_interval, reset_offset, precision,
-                             input_message_bits, input_shape)
+                             input_message_bits, input_shape, sparse)
         if not self.layers:
             raise NetworkFileError(f"{net_config}: no layer to build")
         self.in_layer, self.out_layer = self.layers[0], self.layers[-1]
@@ -214,8 +230,8 @@ class NetworkModel(AbstractSubProcessModel):
 
 
 def _build(path: pathlib.Path, num_layers: Optional[int], reset_interval: Optional[int], reset_offset: int,
-           precision: str, input_message_bits: int, input_shape: Optional[tuple[int, ...]] = None
-           ) -> list[AbstractProcess]:
+           precision: str, input_message_bits: int, input_shape: Optional[tuple[int, ...]] = None,
+           sparse: bool = False) -> list[AbstractProcess]:
     """The blocks of the file in order, chained output to input."""
     from lava.lib.dl import netx
     from lava.lib.dl.netx.utils import NetDict
@@ -224,7 +240,7 @@ def _build(path: pathlib.Path, num_layers: Optional[int], reset_interval: Option
     config = NetDict(str(path))  # netx's reader, for netx's constructors
     try:
         return _walk(path, config, creators, num_layers, reset_interval, reset_offset, precision, input_message_bits,
-                     input_shape)
+                     input_shape, sparse)
     finally:
         config.f.close()
 
@@ -236,8 +252,8 @@ def file_input_shape(path: pathlib.Path) -> Optional[tuple[int, ...]]:
 
 
 def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[int], reset_interval: Optional[int],
-          reset_offset: int, precision: str, input_message_bits: int, input_shape: Optional[tuple[int, ...]]
-          ) -> list[AbstractProcess]:
+          reset_offset: int, precision: str, input_message_bits: int, input_shape: Optional[tuple[int, ...]],
+          sparse: bool = False) -> list[AbstractProcess]:
     import h5py
 
     layers: list[AbstractProcess] = []
@@ -254,7 +270,7 @@ def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[i
             kind = dataset_text(group["type"][()])
             neuron = neuron_type(group)
             if neuron in LTC_NEURONS:
-                block = ltc_layer(group, path, index, precision, reset_interval, offset, input_message_bits)
+                block = ltc_layer(group, path, index, precision, reset_interval, offset, input_message_bits, sparse)
             elif kind == "input":
                 if neuron is None:  # a shape declaration only
                     input_shape = tuple(int(v) for v in group["shape"][()][::-1])
@@ -275,9 +291,17 @@ def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[i
             elif kind == "flatten":
                 flatten_next = True
                 continue
+            elif is_readout(group):
+                if index < len(groups) - 1:
+                    raise NetworkFileError(f"{path}: layer {index} is a graded readout (CUBA neurons that never "
+                                           "spike, vThMant >= 2**17) followed by more layers; only the last layer "
+                                           "may send graded values")
+                block = create_readout(layer_config, input_message_bits=input_message_bits, reset_offset=offset,
+                                       **resets)
             elif kind in ("dense", "dense_rec"):
                 block, _ = creators.create_dense(layer_config, input_message_bits=input_message_bits,
-                                                 reset_offset=offset, rec=kind == "dense_rec", **resets)
+                                                 reset_offset=offset, rec=kind == "dense_rec",
+                                                 sparse_synapse=sparse, **resets)
             else:
                 raise NetworkFileError(f"{path}: layer {index} has type {kind!r}, which cannot be built "
                                        "(netx does not implement it either); build fewer layers with num_layers")

@@ -31,9 +31,10 @@ import pathlib
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from lava_fptt.neurons.ltc import ONE
 from lava_fptt.proc.recorder import Recorder
@@ -41,8 +42,15 @@ from lava_fptt.runtime import lava_session, run_steps
 
 from .errors import NetworkFileError
 from .loader import describe, load_network
+from .validate import require_neurons
+from .readout import VOLTAGE_UNIT
 
 PRECISIONS = {"fixed": "fixed_pt", "float": "floating_pt"}
+PROGRESS_PIECES = 20
+"""With a progress bar, a run pauses about this many times. A pause costs about 25 ms here
+(measured: 50 pauses in a run of 7,900 steps gave 0.92-0.94x the steps/s of the same run
+without), so 20 cost about half a second, whatever the run's length. Without a terminal
+there is no bar and no pause."""
 
 
 @dataclass(frozen=True)
@@ -51,9 +59,10 @@ class LavaResult:
 
     ``output`` [N, outputs, steps]: the output layer's spikes (0/1), or for a network
     ending in an LTC readout its graded ``u`` in float units (the 24-bit integer / 4096
-    in fixed point, exact in float64). ``hidden``: spikes [N, size, steps] of every
-    hidden layer when recorded (:func:`run_in_lava`'s ``record_hidden``), else empty;
-    hidden layer ``k``'s step ``t`` is the layer's own step ``t`` from the sample's start
+    in fixed point, exact in float64), for one ending in a graded CUBA readout its
+    voltage in slayer's units (Lava's 24-bit ``v`` / 4096, :mod:`netx_export.readout`).
+    ``hidden``: spikes [N, size, steps] of every hidden layer when recorded
+    (:func:`run_in_lava`'s ``record_hidden``), else empty; hidden layer ``k``'s step ``t`` is the layer's own step ``t`` from the sample's start
     (for CUBA networks: without the torch model's input delay).
     """
 
@@ -62,6 +71,10 @@ class LavaResult:
     total_steps: int
     graded: bool = False
     hidden: tuple[np.ndarray, ...] = ()
+    samples_per_s: float = 0.0
+    """Samples per second at ``steps_per_s`` (``parallel`` samples advance together)."""
+    start_s: float = 0.0
+    """Seconds to compile the network, start Lava's processes and run the first step."""
 
     @property
     def spikes(self) -> np.ndarray:
@@ -90,7 +103,8 @@ def run_config(precision: str) -> object:
 
 
 def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "fixed",
-                record_hidden: Optional[bool] = None) -> LavaResult:
+                record_hidden: Optional[bool] = None, delayed: Optional[bool] = None,
+                progress: bool = False, parallel: int = 1, sparse: bool = False) -> LavaResult:
     """Run ``inputs`` [N, channels, steps] or [N, C, H, W, steps] (binary spikes) through ``path``.
 
     Image-shaped inputs (C, H, W as torch orders them) feed a network whose first layer
@@ -100,7 +114,9 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     networks with LTC layers only, True for any network, False for none (e.g. to time
     the network alone). Hidden layers are flattened in (C, H, W) order and recorded by
     :class:`~lava_fptt.proc.recorder.Recorder` (one file per layer; Lava's own sink is read
-    back one element per message, far too slow for convolution layers).
+    back one element per message, far too slow for convolution layers). ``progress``
+    draws a bar of the samples done on stderr when it is a terminal; the run then pauses
+    every :data:`PROGRESS_PIECES`-th of the samples to update it.
 
     Networks of CUBA layers follow the CUBA torch model (output step k of a window is
     torch step k, module docstring). Networks with LTC layers follow the LTC torch model,
@@ -110,13 +126,32 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     (layer ``L - 1``) thus fills the last ``steps`` steps of the window. Hidden layer
     ``k`` of a CUBA network is read the same way, from window step ``k + 1``.
     Recurrent CUBA layers pause the run before each of their resets (module docstring);
-    ``steps_per_s`` includes those pauses.
+    ``steps_per_s`` includes those pauses and leaves out the first step, whose call compiles
+    the network and starts Lava (``start_s``).
+
+    ``delayed`` chooses between the two: True follows a model that delays every block
+    by one step (slayer's ``delay_shift``: the CUBA torch model), False one whose layers
+    all run from the sample's first step (the LTC torch model, and the float simulation
+    of a NIR graph: every layer, biased ones too, starts from rest when the sample's
+    first input reaches it). Default: False for files with LTC layers, else True. A
+    graded CUBA readout (lava-dl's ``cuba.Affine``, which has no ``delay_shift``) is read
+    one step later under ``delayed``: torch's readout step ``k`` is window step ``k + 1``.
+
+    ``parallel`` K > 1 runs K copies of a dense network side by side
+    (:func:`netx_export.parallel.widen`): samples ``r*K .. r*K + K - 1`` share window ``r``,
+    each on its own copy, and the result is split back per sample; the last group is padded
+    with silent samples; the copies' block-diagonal weights run as Lava ``Sparse`` synapses
+    (``sparse``, which any run may ask for). Each sample's output equals its run with
+    ``parallel=1``.
     """
+    if parallel != 1:
+        return _run_parallel(path, inputs, precision, record_hidden, parallel, delayed, progress)
     from lava.proc.io.sink import RingBuffer as SpikeSink
     from lava.proc.io.source import RingBuffer as SpikeSource
 
     config = run_config(precision)
     summary = describe(path)
+    require_neurons(summary.path, summary.layer_types, summary.neuron_types)
     channels = int(np.prod(inputs.shape[1:-1])) if inputs.ndim in (3, 5) else None
     if channels is None or (summary.num_inputs is not None and channels != summary.num_inputs):
         raise NetworkFileError(
@@ -129,10 +164,11 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     window = steps + depth
 
     ltc = summary.has_ltc
-    reset_offset = 1 if ltc else (1 - depth) % window
+    undelayed = ltc if delayed is None else not delayed
+    reset_offset = 1 if undelayed else (1 - depth) % window
     image_shape = tuple(inputs.shape[3:0:-1]) if inputs.ndim == 5 else None  # (x, y, f), for files without one
     network = load_network(path, reset_interval=window, reset_offset=reset_offset, precision=precision,
-                           input_shape=image_shape)
+                           input_shape=image_shape, sparse=sparse)
     lava_shape = tuple(network.inp.shape)
     if len(lava_shape) == 3 and inputs.ndim != 5:
         raise NetworkFileError(f"{summary.path}: the network's first layer is a convolution over (W, H, C) = "
@@ -152,11 +188,13 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
             for k, layer in enumerate(network.layers[:-1]):
                 hidden_files.append(pathlib.Path(records) / f"layer{k}.npy")
                 layer.out.connect(Recorder(shape=layer.out.shape, steps=total, path=hidden_files[-1]).a_in)
-        with lava_session(network):
+        with lava_session(network), tqdm(total=num_samples, unit="sample", desc=f"Lava ({precision} point)",
+                                         disable=None if progress else True, leave=False) as bar:
             start = time.perf_counter()
-            run_clearing_recurrence(network, total, config,
-                                    recurrent_clears(network.layers, window, reset_offset, total))
-            elapsed = time.perf_counter() - start
+            pauses = {} if bar.disable else progress_pauses(num_samples, window)
+            pauses.update(recurrent_clears(network.layers, window, reset_offset, total))
+            elapsed = run_pausing(network, total, config, pauses, lambda step: bar.update(step // window - bar.n))
+            start_s = time.perf_counter() - start - elapsed
             recorded = sink.data.get()
         hidden_recorded = [np.load(f) for f in hidden_files]
 
@@ -167,11 +205,40 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
         return windows[..., first: first + steps]
 
     graded = summary.graded_output
-    output = per_sample(recorded, depth if ltc else 0).astype(np.float64)
+    output = per_sample(recorded, depth if undelayed else int(summary.cuba_readout)).astype(np.float64)
     if graded and precision == "fixed":
-        output = output / ONE
+        output = output / (VOLTAGE_UNIT if summary.cuba_readout else ONE)
     hidden = tuple(per_sample(h, k + 1).astype(np.float32) for k, h in enumerate(hidden_recorded))
-    return LavaResult(output if graded else output.astype(np.float32), total / elapsed, total, graded, hidden)
+    steps_per_s = (total - 1) / elapsed if total > 1 else total / start_s
+    return LavaResult(output if graded else output.astype(np.float32), steps_per_s, total, graded, hidden,
+                      steps_per_s * num_samples / total, start_s)
+
+
+def _run_parallel(path: str | pathlib.Path, inputs: np.ndarray, precision: str, record_hidden: Optional[bool],
+                  copies: int, delayed: Optional[bool], progress: bool) -> LavaResult:
+    """:func:`run_in_lava` of ``copies`` copies side by side, split back per sample."""
+    from .parallel import widen
+
+    if copies < 1:
+        raise ValueError(f"parallel must be >= 1, got {copies}")
+    num_samples, steps = inputs.shape[0], inputs.shape[-1]
+    flat = inputs.reshape(num_samples, -1, steps)
+    groups = -(-num_samples // copies)
+    padded = np.zeros((groups * copies, *flat.shape[1:]), dtype=flat.dtype)
+    padded[:num_samples] = flat
+    wide_inputs = padded.reshape(groups, copies * flat.shape[1], steps)
+    with tempfile.TemporaryDirectory() as folder:
+        wide = widen(path, copies, pathlib.Path(folder) / "parallel.net")
+        result = run_in_lava(wide, wide_inputs, precision, record_hidden, delayed=delayed, progress=progress,
+                             sparse=True)
+
+    def split(data: np.ndarray) -> np.ndarray:
+        per_copy = data.reshape(groups, copies, -1, data.shape[-1])
+        return per_copy.reshape(groups * copies, -1, data.shape[-1])[:num_samples]
+
+    return LavaResult(split(result.output), result.steps_per_s, result.total_steps, result.graded,
+                      tuple(split(h) for h in result.hidden), result.steps_per_s * num_samples / result.total_steps,
+                      result.start_s)
 
 
 def recurrent_clears(layers: list[Any], window: int, reset_offset: int, total: int) -> dict[int, list[Any]]:
@@ -194,16 +261,35 @@ def recurrent_clears(layers: list[Any], window: int, reset_offset: int, total: i
     return clears
 
 
-def run_clearing_recurrence(network: Any, total: int, config: object, clears: dict[int, list[Any]]) -> None:
-    """Run ``total`` steps, pausing after each step in ``clears`` to zero those synapses' ``a_buff``."""
-    done = 0
-    for step in sorted(clears):
+def progress_pauses(num_samples: int, window: int) -> dict[int, list[Any]]:
+    """Steps (ends of sample windows) after which to pause to show progress, about
+    :data:`PROGRESS_PIECES` of them, with nothing to clear."""
+    every = max(1, -(-num_samples // PROGRESS_PIECES))
+    return {i * window: [] for i in range(every, num_samples, every)}
+
+
+def run_pausing(network: Any, total: int, config: object, pauses: dict[int, list[Any]],
+                paused: Callable[[int], None] = lambda step: None) -> float:
+    """Run ``total`` steps, pausing after each step in ``pauses`` to zero the buffered output
+    ``a_buff`` of the synapses it lists, and calling ``paused(step)`` after every piece.
+
+    Returns the seconds taken by the steps after the first: the first step's call also
+    compiles the network and starts Lava's processes (seconds, whatever the run's length),
+    so the rate of the steps after it is what a longer run would sustain.
+    """
+    done, began = 0, None
+    for step in sorted(set(pauses) | ({1} if total > 1 else set())):
         run_steps(network, step - done, config)
         done = step
-        for synapse in clears[step]:
+        for synapse in pauses.get(step, ()):
             synapse.a_buff.set(np.zeros(synapse.a_buff.shape))
+        paused(done)
+        if began is None:
+            began = time.perf_counter()
     if total > done:
         run_steps(network, total - done, config)
+        paused(total)
+    return time.perf_counter() - began if began is not None else 0.0
 
 
 def spike_match(a: np.ndarray, b: np.ndarray) -> float:

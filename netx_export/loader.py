@@ -14,6 +14,8 @@ from typing import Any, Optional
 from lava_fptt.blocks.ltc import NETX_NEURON_TYPES
 
 from .errors import NetworkFileError
+from .validate import check_netx_layer
+from .readout import is_readout
 
 LTC_NEURONS = tuple(NETX_NEURON_TYPES.values())
 
@@ -35,6 +37,9 @@ class NetworkSummary:
     num_outputs: int
     metadata: dict[str, Any]
     neuron_types: tuple[Optional[str], ...] = ()
+    cuba_readout: bool = False
+    """The last layer is a graded CUBA readout: neurons that never spike, their voltage the output
+    (:mod:`netx_export.readout`; lava-dl's ``cuba.Affine``)."""
 
     @property
     def num_layers(self) -> int:
@@ -53,8 +58,8 @@ class NetworkSummary:
 
     @property
     def graded_output(self) -> bool:
-        """True when the last layer sends graded values (the LTC readout's ``u``), not spikes."""
-        return bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"]
+        """True when the last layer sends graded values (an LTC readout's ``u``, a CUBA readout's ``v``)."""
+        return self.cuba_readout or (bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"])
 
 
 def dataset_text(value: Any) -> str:
@@ -65,7 +70,12 @@ def dataset_text(value: Any) -> str:
 
 
 def describe(path: str | pathlib.Path) -> NetworkSummary:
-    """Validate ``path`` as a netx network file and summarise it, or raise NetworkFileError."""
+    """Validate ``path`` as a netx network file and summarise it, or raise NetworkFileError.
+
+    Checks the layer numbering and types, every layer netx builds (weights, neuron
+    parameters and sizes, :func:`netx_export.validate.check_netx_layer`) and that each
+    dense layer takes as many inputs as the layer before it gives.
+    """
     import h5py
 
     path = pathlib.Path(path)
@@ -90,9 +100,15 @@ def describe(path: str | pathlib.Path) -> NetworkSummary:
             kind = dataset_text(group["type"][()])
             types.append(kind)
             neurons.append(neuron_type(group))
+            if neurons[-1] not in LTC_NEURONS:
+                check_netx_layer(f"{path}: layer {name}", group, kind, neurons[-1])
+            elif "weight" not in group:
+                raise NetworkFileError(f"{path}: layer {name} has no 'weight'")
             sizes = _layer_sizes(group, kind)
-            if sizes is None and kind in ("dense", "dense_rec"):
-                raise NetworkFileError(f"{path}: dense layer {name} has no 'weight'")
+            if sizes is not None and kind in ("dense", "dense_rec") and num_outputs is not None \
+                    and sizes[0] != num_outputs:
+                raise NetworkFileError(f"{path}: layer {name} takes {sizes[0]} inputs, but the layer before "
+                                       f"gives {num_outputs}")
             if sizes is not None:
                 if num_inputs is None and num_outputs is None:
                     num_inputs = sizes[0]
@@ -100,7 +116,8 @@ def describe(path: str | pathlib.Path) -> NetworkSummary:
         if num_outputs is None:
             raise NetworkFileError(f"{path}: no layer with a known size; layer types are {types}")
         metadata = json.loads(f.attrs["config"]) if "config" in f.attrs else {}
-    return NetworkSummary(path, tuple(types), num_inputs, num_outputs, metadata, tuple(neurons))
+        readout = is_readout(layers[names[-1]])
+    return NetworkSummary(path, tuple(types), num_inputs, num_outputs, metadata, tuple(neurons), readout)
 
 
 def _layer_sizes(group: Any, kind: str) -> Optional[tuple[Optional[int], int]]:
@@ -141,6 +158,7 @@ def refuse_float_netx_layers(summary: NetworkSummary) -> None:
 def load_network(
     path: str | pathlib.Path, reset_interval: Optional[int] = None, reset_offset: int = 0,
     precision: str = "fixed", num_layers: Optional[int] = None, input_shape: Optional[tuple[int, ...]] = None,
+    sparse: bool = False,
 ) -> Any:
     """Build the network in ``path`` as Lava processes (a :class:`netx_export.builder.Network`).
 
@@ -150,7 +168,8 @@ def load_network(
     lets samples run back to back. ``precision`` ('fixed' or 'float') is the arithmetic
     of the LTC layers; ``num_layers`` builds only the first layers (as netx's argument);
     ``input_shape`` (x, y, f) is the input of a file that starts with a conv or pool layer
-    (default: the shape lava-fptt wrote into the file).
+    (default: the shape lava-fptt wrote into the file); ``sparse`` builds dense layers'
+    synapses as Lava ``Sparse`` processes (the same integers).
     """
     from .builder import Network
 
@@ -158,4 +177,4 @@ def load_network(
     if precision == "float":
         refuse_float_netx_layers(summary)
     return Network(path, num_layers=num_layers, reset_interval=reset_interval, reset_offset=reset_offset,
-                   precision=precision, input_shape=input_shape)
+                   precision=precision, input_shape=input_shape, sparse=sparse)

@@ -2,31 +2,26 @@
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import tempfile
 from typing import Any, Callable, Optional
 
 import torch
+
+from lava_fptt.files import atomic_path
 
 FORMAT = "lava-fptt/1"
 
 
 def write_atomic(path: str | pathlib.Path, fill: Callable[[str], None]) -> pathlib.Path:
-    """Call ``fill(tmp)`` to write a file beside ``path``, then rename it into place.
+    """Call ``fill(tmp)`` to write a file beside ``path``, then rename it into place
+    (:func:`lava_fptt.files.atomic_path`).
 
     A failure (or an interruption) never leaves a half-written file at ``path``.
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        fill(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        fill(str(tmp))
     return path
 
 
@@ -41,9 +36,14 @@ def export_network(network: torch.nn.Module, path: str | pathlib.Path,
     pool layer, which netx needs in (x, y, f) order) goes into the root attribute
     ``config``, which netx ignores. The file is written beside its destination and
     renamed into place (:func:`write_atomic`), so a failure never leaves a half-written
-    network.
+    network. A network with NaN or infinite parameters (a diverged training run) is refused.
     """
     import h5py
+
+    bad = [name for name, p in network.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        raise ValueError(f"the network has NaN or infinite parameters ({', '.join(bad[:4])}): its training "
+                         "diverged; nothing exported")
 
     info: dict[str, Any] = {}
     if getattr(network, "config", None) is not None:

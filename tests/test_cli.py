@@ -50,9 +50,8 @@ def test_interrupted_training_resumes_from_its_checkpoint(tmp_path: pathlib.Path
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(methods.BPTT, "train_batch", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        main(TRAIN + ["--epochs", "2", "--out", out])
-    capsys.readouterr()
+    code, error = run_json(capsys, TRAIN + ["--epochs", "2", "--out", out])
+    assert code == 130 and error == {"error": "interrupted (Ctrl-C); stopped cleanly"}
     assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == first  # epoch 1 intact
     assert not [p for p in (tmp_path / "run").iterdir() if p.name.endswith(".tmp")]
     monkeypatch.setattr(methods.BPTT, "train_batch", original)

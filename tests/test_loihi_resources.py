@@ -17,7 +17,7 @@ from netx_export import NetworkFileError
 
 
 def write_net(path: pathlib.Path, layers: list[dict]) -> pathlib.Path:
-    """A minimal netx file: dense layers with a weight (and weight_rec) and a neuron type."""
+    """A minimal netx file: dense layers with a weight (and weight_rec) and a neuron (type; CUBA's parameters)."""
     with h5py.File(path, "w") as f:
         group = f.create_group("layer")
         for i, layer in enumerate(layers):
@@ -27,6 +27,8 @@ def write_net(path: pathlib.Path, layers: list[dict]) -> pathlib.Path:
             if "weight_rec" in layer:
                 g["weight_rec"] = layer["weight_rec"]
             g["neuron/type"] = np.array([layer["neuron"].encode()], dtype="S16")
+            if layer["neuron"] == "CUBA":  # the parameters netx needs (and describe checks)
+                g["neuron/iDecay"], g["neuron/vDecay"], g["neuron/vThMant"] = 1024, 128, 80
     return path
 
 

@@ -192,8 +192,7 @@ def bad_graph(neuron: object, extra: dict | None = None) -> nir.NIRGraph:
      "node 'neuron' (LIF): tau differs between neurons"),
     (bad_graph(nir.LIF(tau=np.array([1e-5, 1e-5]), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2))),
      "node 'neuron' (LIF): tau = 1e-05 is shorter than dt = 0.0001"),
-    (bad_graph(nir.LI(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2))),
-     "node 'neuron' (LI): a non-spiking leaky integrator"),
+    (bad_graph(nir.Delay(delay=np.ones(2))), "node 'neuron' (Delay): per-synapse delays are not written"),
 ])
 def test_what_lava_cannot_represent_is_refused_naming_the_node(graph: nir.NIRGraph, message: str,
                                                               tmp_path: pathlib.Path) -> None:

@@ -97,7 +97,9 @@ def test_sltt_chunked_gradient_equals_its_one_step_per_call_gradient(method: SLT
     assert all(g.abs().sum() > 0 for g in grads_ref)  # every block's weight learns from every step's path
     assert loss == pytest.approx(loss_ref, rel=1e-6) and torch.equal(spikes, spikes_ref)
     for a, b in zip(grads, grads_ref):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-9)
+        # float32 sums over the steps in another order (one product per chunk or per step):
+        # equal up to a few roundings of the largest gradient entry
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6 * float(b.abs().max()))
 
 
 def test_the_users_network_is_left_as_it_was_found() -> None:

@@ -31,8 +31,9 @@ MODULES = (
     ("Training", ["lava_fptt.training.config", "lava_fptt.training.engine", "lava_fptt.training.methods",
                   "lava_fptt.training.methods.bptt", "lava_fptt.training.methods.sltt", "lava_fptt.training.methods.fptt",
                   "lava_fptt.training.trainer", "lava_fptt.training.checkpoint", "lava_fptt.training.distributed"]),
-    ("Export and Lava inference", ["netx_export.writer", "netx_export.loader", "netx_export.builder",
-                                   "netx_export.pool", "netx_export.inference", "netx_export.errors"]),
+    ("Export and Lava inference", ["netx_export.writer", "netx_export.loader", "netx_export.validate",
+                                   "netx_export.builder", "netx_export.pool", "netx_export.inference",
+                                   "netx_export.errors"]),
     ("NIR in and out", ["netx_export.nir.importer", "netx_export.nir.graph", "netx_export.nir.discretize",
                         "netx_export.nir.simulate", "netx_export.nir.compare", "netx_export.nir.export",
                         "netx_export.nir.trainable", "netx_export.nir.peers"]),
@@ -43,9 +44,9 @@ MODULES = (
                                     "lava_fptt.onchip.reference", "lava_fptt.onchip.lava_network",
                                     "lava_fptt.onchip.storage", "lava_fptt.onchip.ann"]),
     ("Loihi 2 targeting", ["lava_fptt.loihi"]),
-    ("Runtime, compatibility, benchmarks", ["lava_fptt.runtime", "lava_fptt.compat", "lava_fptt.bench.memory",
-                                             "lava_fptt.bench.baselines"]),
-    ("Command line", ["lava_fptt.cli"]),
+    ("Runtime, files, compatibility, benchmarks", ["lava_fptt.runtime", "lava_fptt.files", "lava_fptt.compat",
+                                                   "lava_fptt.bench.memory", "lava_fptt.bench.baselines"]),
+    ("Command line", ["lava_fptt.cli", "lava_fptt.cli.common"]),
 )
 
 HEADER = """# API reference

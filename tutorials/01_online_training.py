@@ -43,8 +43,9 @@ from lava_fptt.models.network import NetworkConfig
 from lava_fptt.training import TrainConfig, train
 
 torch.set_num_threads(1)
-FIGURES = pathlib.Path("figures")
-RUNS = pathlib.Path("runs/01")
+HERE = pathlib.Path(__file__).resolve().parent if "__file__" in globals() else pathlib.Path.cwd()  # a notebook runs here
+FIGURES = HERE / "figures"  # beside the tutorial, wherever it is run from
+RUNS = HERE / "runs" / "01"
 FIGURES.mkdir(exist_ok=True)
 
 # %% [markdown]

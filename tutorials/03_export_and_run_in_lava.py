@@ -45,8 +45,9 @@ from netx_export import describe, export_network
 from netx_export.inference import run_in_lava, spike_match
 
 torch.set_num_threads(1)
-FIGURES = pathlib.Path("figures")
-RUNS = pathlib.Path("runs/03")
+HERE = pathlib.Path(__file__).resolve().parent if "__file__" in globals() else pathlib.Path.cwd()  # a notebook runs here
+FIGURES = HERE / "figures"  # beside the tutorial, wherever it is run from
+RUNS = HERE / "runs" / "03"
 FIGURES.mkdir(exist_ok=True)
 
 # %% [markdown]

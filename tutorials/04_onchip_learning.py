@@ -45,8 +45,9 @@ from lava_fptt.onchip.learn import learn
 from lava_fptt.onchip.storage import load_network
 
 torch.set_num_threads(1)
-FIGURES = pathlib.Path("figures")
-RUNS = pathlib.Path("runs/04")
+HERE = pathlib.Path(__file__).resolve().parent if "__file__" in globals() else pathlib.Path.cwd()  # a notebook runs here
+FIGURES = HERE / "figures"  # beside the tutorial, wherever it is run from
+RUNS = HERE / "runs" / "04"
 FIGURES.mkdir(exist_ok=True)
 
 # %% [markdown]

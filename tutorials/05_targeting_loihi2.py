@@ -46,8 +46,9 @@ from lava_fptt.training import TrainConfig, load_run, train
 from netx_export import export_network
 
 torch.set_num_threads(1)
-FIGURES = pathlib.Path("figures")
-RUNS = pathlib.Path("runs/05")
+HERE = pathlib.Path(__file__).resolve().parent if "__file__" in globals() else pathlib.Path.cwd()  # a notebook runs here
+FIGURES = HERE / "figures"  # beside the tutorial, wherever it is run from
+RUNS = HERE / "runs" / "05"
 FIGURES.mkdir(exist_ok=True)
 
 # %% [markdown]

@@ -50,8 +50,9 @@ from lava_fptt.training import SLTT, sequence_loss
 from netx_export.inference import run_in_lava, spike_match
 
 torch.set_num_threads(1)
-FIGURES = pathlib.Path("figures")
-RUNS = pathlib.Path("runs/06")
+HERE = pathlib.Path(__file__).resolve().parent if "__file__" in globals() else pathlib.Path.cwd()  # a notebook runs here
+FIGURES = HERE / "figures"  # beside the tutorial, wherever it is run from
+RUNS = HERE / "runs" / "06"
 FIGURES.mkdir(exist_ok=True)
 RUNS.mkdir(parents=True, exist_ok=True)
 
@@ -159,7 +160,7 @@ assert spike_match(lava.output, reference) == 1.0 and lava_accuracy == torch_acc
 
 # %%
 run_dir = RUNS / "fptt"
-assert lava_fptt(["train", "--network", "digits_convnet.py:Network", "--algo", "fptt", "--chunk", "2",
+assert lava_fptt(["train", "--network", f"{HERE / 'digits_convnet.py'}:Network", "--algo", "fptt", "--chunk", "2",
                   "--lr", "1e-3", "--epochs", "2", "--train-limit", "640", "--out", str(run_dir),
                   "--no-progress"]) == 0
 assert lava_fptt(["export", str(run_dir)]) == 0

@@ -23,7 +23,10 @@
 # error of every layer) -> `netx_export.inference.run_in_lava`; the reference is
 # `netx_export.nir.simulate` (the graph itself in float64) and the peers snnTorch and
 # Norse (`netx_export.nir.peers`). On the command line: `lava-fptt nir import MODEL.nir
-# --out NET.net --dt DT` and `lava-fptt nir export RUN_DIR --out MODEL.nir`.
+# --out NET.net --dt DT` and `lava-fptt nir export RUN_DIR --out MODEL.nir`. Graphs that
+# end in non-spiking leaky integrators (`LI`, `CubaLI`, `I`) become graded readouts, and
+# an imported network can be fine-tuned here online (FPTT, SLTT) before it goes to Lava:
+# `lava-fptt train --init NET.net` or `netx_export.nir.trainable.fine_tune`.
 # `docs/nir.md` explains the mapping and the measured differences.
 
 # %%
@@ -45,16 +48,20 @@ from lava_fptt.data import Encoding, load_dataset
 from lava_fptt.data.events import saccade_events, tactile_events
 from lava_fptt.models.network import NetworkConfig
 from lava_fptt.training import TrainConfig, load_run, train
+from lava_fptt.online import wrap
+from netx_export import export_network
 from netx_export.inference import run_in_lava, spike_match
 from netx_export.nir import NIRGraphError, import_nir, simulate
 from netx_export.nir.compare import classes, compare, lava_layers
 from netx_export.nir.export import export_nir
 from netx_export.nir.peers import run_norse, run_snntorch
+from netx_export.nir.trainable import fine_tune, slayer_network
 
 torch.set_num_threads(1)
-FIXTURES = pathlib.Path("../tests/fixtures/nir")
-FIGURES = pathlib.Path("figures")
-RUNS = pathlib.Path("runs/07")
+HERE = pathlib.Path(__file__).resolve().parent if "__file__" in globals() else pathlib.Path.cwd()  # a notebook runs here
+FIXTURES = HERE.parent / "tests" / "fixtures" / "nir"
+FIGURES = HERE / "figures"  # beside the tutorial, wherever it is run from
+RUNS = HERE / "runs" / "07"
 FIGURES.mkdir(exist_ok=True)
 RUNS.mkdir(parents=True, exist_ok=True)
 
@@ -121,6 +128,34 @@ print(f"float graph, reset to zero against by subtraction: same class "
       f"{(classes(subtract['lif2']) == classes(reference['lif2'])).mean():.2f}")
 
 # %% [markdown]
+# ## A graded readout: the same network read out by leaky integrators
+#
+# Many graphs end in non-spiking neurons (`LI`, `CubaLI`, `I`) whose voltage is the
+# output. Here the Braille network's output `CubaLIF` is swapped for a `CubaLI` with the
+# same parameters. The importer writes it as lava-dl writes its own non-spiking
+# `cuba.Affine` block (CUBA neurons with the threshold `2**18 - 1`, which Lava's 24-bit
+# voltage never reaches); our loader builds it as a `CubaLI` process that sends its
+# voltage each step, and the class is the largest voltage at the last step. Lava's
+# readout differs from the float graph's where the recurrent layer's spikes moved (as
+# above); the decisions follow.
+
+# %%
+lif2 = graph.nodes["lif2"]
+readout_graph = nir.NIRGraph(nodes={**graph.nodes, "lif2": nir.CubaLI(tau_syn=lif2.tau_syn, tau_mem=lif2.tau_mem,
+                                                                       r=lif2.r, v_leak=lif2.v_leak, w_in=lif2.w_in)},
+                             edges=graph.edges)
+readout_report = import_nir(readout_graph, RUNS / "braille_li.net", dt=1e-4)
+readout_layer = readout_report.layers[-1]
+print(f"readout layer: vThMant {readout_layer.v_th} (never reached), scale {readout_layer.scale}")
+float_readout = simulate(readout_graph, x, dt=1e-4)
+lava_readout = lava_layers(RUNS / "braille_li.net", x)
+graded = compare(lava_readout, float_readout, ["lif1.lif", "lif2"], graded=True)
+print(f"hidden spike_match {graded.layers[0].spike_match:.3f}; readout: mean difference "
+      f"{graded.readout.mean_relative:.1%} of the mean value (worst {graded.readout.relative:.0%} of the largest); "
+      f"same class {graded.same_class:.2f}")
+assert graded.same_class >= 0.8
+
+# %% [markdown]
 # ## A spiking CNN trained in Sinabs
 #
 # `cnn_sinabs.nir` (N-MNIST, `Conv2d` / `IF` / `SumPool2d` / `Flatten` / `Affine`)
@@ -172,6 +207,50 @@ fig.tight_layout()
 fig.savefig(FIGURES / "07_nir_in_lava.png", dpi=120)
 
 # %% [markdown]
+# ## Fine-tuning the imported CNN here, then Lava
+#
+# The Sinabs CNN was trained on real N-MNIST; our N-MNIST-shaped digits differ. An
+# imported file becomes slayer's own blocks with its integers and neuron parameters
+# (`slayer_network`), which compute what Lava computes, and the online engine trains
+# them: `fine_tune` runs SLTT over event streams in memory (`lava-fptt train --init
+# NET.net` does the same over a data set, in a resumable run directory). One pass over
+# 400 saccade digits, measured on 100 others, then exported and run in Lava.
+
+# %%
+events, digits = saccade_events(500, steps=24, gain=3.0, seed=1)  # 500 different digits
+held_out = torch.as_tensor(events[400:], dtype=torch.float32)
+
+
+def held_out_accuracy(model) -> float:
+    return float((model.predict(model.run(held_out)).numpy() == digits[400:]).mean())
+
+
+before = held_out_accuracy(wrap(slayer_network(RUNS / "cnn.net")))
+tuned, losses = fine_tune(RUNS / "cnn.net", events[:400], digits[:400], algo="sltt", epochs=1, lr=1e-2)
+after = held_out_accuracy(tuned)
+export_network(tuned, RUNS / "cnn_tuned.net")
+lava_tuned = run_in_lava(RUNS / "cnn_tuned.net", events[400:404])
+torch_tuned = tuned.run(held_out[:4]).numpy()
+print(f"held-out accuracy: as imported {before:.2f}, after one SLTT pass {after:.2f}; "
+      f"Lava against the fine-tuned torch model: spike_match {spike_match(lava_tuned.output, torch_tuned):.3f}")
+assert spike_match(lava_tuned.output, torch_tuned) == 1.0 and after > before
+
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6))
+for k, color in zip(range(3), ("C0", "C1", "C2")):
+    ax1.plot(float_readout["lif2"][0, k], color=color, label=f"float graph, output {k}")
+    ax1.plot(lava_readout[-1][0, k], color=color, linestyle="none", marker=".", markersize=4)
+ax1.set_xlabel("step")
+ax1.set_ylabel("readout voltage")
+ax1.set_title("Braille with a CubaLI readout: float graph (lines), Lava (dots)")
+ax1.legend(fontsize=7)
+ax2.bar(["as imported", "fine-tuned (SLTT, 1 pass)"], [before, after], color=["C7", "C0"])
+ax2.set_ylim(0, 1)
+ax2.set_ylabel("accuracy, 100 held-out saccade digits")
+ax2.set_title("Sinabs CNN fine-tuned here; Lava = torch spike for spike")
+fig.tight_layout()
+fig.savefig(FIGURES / "07_readout_and_fine_tuning.png", dpi=120)
+
+# %% [markdown]
 # ## Our network out to snnTorch, and back
 #
 # A CUBA network trained here (BPTT, digits) is written as NIR (`CubaLIF` + `Affine`,
@@ -206,7 +285,11 @@ assert round_trip == 1.0 and abs(acc_torch - acc_peer) <= 0.01
 # - Lava then differs from the float graph only by what 8-bit weights and integer
 #   state cost; the importer reports the first per layer, the float graph of the
 #   file's own integers isolates the second. Spikes move, decisions mostly hold.
+# - A graph that ends in non-spiking leaky integrators runs in Lava as a graded readout
+#   (lava-dl's own format for its `cuba.Affine` block; our loader sends the voltage).
+# - An imported network, convolutional or not, fine-tunes here online (SLTT, FPTT) and
+#   goes back to Lava spike for spike: `fine_tune`, or `lava-fptt train --init NET.net`.
 # - What NIR cannot state (reset by subtraction) or Lava cannot run (non-zero
-#   `v_reset`, per-neuron time constants, graded outputs) is refused with the node
-#   named, before anything is written.
+#   `v_reset`, per-neuron time constants, graded values into another layer) is refused
+#   with the node named, before anything is written.
 # - Our networks leave as NIR that snnTorch builds, and come back exactly.

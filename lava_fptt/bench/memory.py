@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from . import spikingjelly
+from . import baseline, spikingjelly
 
 OURS = ("bptt", "tbptt", "sltt", "sltt-k", "fptt")
 ALGOS = OURS + spikingjelly.KINDS
@@ -39,6 +40,8 @@ class Settings:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-algo hyperparameters
     network: str = "dense"
     """``"dense"`` (``sizes``) or ``"conv"`` (:data:`CONV_ARCH` on 1 x 8 x 8 images; ours only)."""
+    device: str = "cpu"
+    """Where every row runs: ``cpu`` or ``cuda[:N]``."""
 
     def __post_init__(self) -> None:
         if self.network not in NETWORKS:
@@ -50,23 +53,30 @@ def sltt_chunk(chunk: Optional[int]) -> dict[str, dict[str, Any]]:
     return {} if chunk is None else {algo: {"chunk": chunk} for algo in ("sltt", "sltt-k")}
 
 
-def measure(algo: str, steps: int, settings: Settings, timeout: Optional[float] = None) -> dict[str, Any]:
-    """One row, measured in a fresh Python process."""
+def measure(algo: str, steps: int, settings: Settings, timeout: Optional[float] = None,
+            code: Optional[pathlib.Path] = None) -> dict[str, Any]:
+    """One row, measured in a fresh Python process (with ``code``: that checkout's ``lava_fptt``)."""
     command = [sys.executable, "-W", "ignore", "-m", "lava_fptt.bench.worker", "--algo", algo,
                "--steps", str(steps), "--batch", str(settings.batch), "--threads", str(settings.threads),
                "--params", json.dumps(settings.params.get(algo, {})), "--network", settings.network,
                "--sizes", *map(str, settings.sizes)]
-    env = {**os.environ, "OMP_NUM_THREADS": str(settings.threads)}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    if settings.device != "cpu":
+        command += ["--device", settings.device]
+    env = {**(baseline.environment(code) if code else os.environ), "OMP_NUM_THREADS": str(settings.threads),
+           "MKL_NUM_THREADS": str(settings.threads)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
+                          cwd=str(code) if code else None)
     if done.returncode != 0:
         raise RuntimeError(f"benchmark {algo} at T={steps} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run(algos: list[str], steps: list[int], settings: Settings = Settings(), repeats: int = 1,
-        progress: bool = False) -> dict[str, Any]:
+        progress: bool = False, old: Optional[tuple[str, pathlib.Path, list[str]]] = None) -> dict[str, Any]:
     """Rows for every (algo, steps); with ``repeats`` > 1 the fastest times and the largest peak.
 
+    ``old`` = (commit, checkout, algos): those of our methods are also measured with the
+    checkout's code, in the same run, as rows ``old-<algo>`` (:mod:`.baseline`).
     Returns ``{"rows": [...], "skipped": [{"algo", "reason"}], "settings": {...}}``.
     """
     unknown = sorted(set(algos) - set(ALGOS))
@@ -79,12 +89,13 @@ def run(algos: list[str], steps: list[int], settings: Settings = Settings(), rep
     reason = spikingjelly.unavailable() if any(a in spikingjelly.KINDS for a in algos) else None
     skipped = [{"algo": a, "reason": reason} for a in algos if a in spikingjelly.KINDS and reason]
     rows = []
+    jobs = [(algo, algo, None) for algo in algos] + [(f"old-{a}", a, old[1]) for a in (old[2] if old else [])]
     for t in steps:
-        for algo in algos:
+        for label, algo, code in jobs:
             if reason and algo in spikingjelly.KINDS:
                 continue
-            tries = [measure(algo, t, settings) for _ in range(repeats)]
-            row = {"algo": algo, "steps": t, "peak_mb": max(r["peak_mb"] for r in tries),
+            tries = [measure(algo, t, settings, code=code) for _ in range(repeats)]
+            row = {"algo": label, "steps": t, "peak_mb": max(r["peak_mb"] for r in tries),
                    "seconds": min(r["seconds"] for r in tries), "cpu_seconds": min(r["cpu_seconds"] for r in tries)}
             rows.append(row)
             if progress:
@@ -93,6 +104,7 @@ def run(algos: list[str], steps: list[int], settings: Settings = Settings(), rep
     return {"rows": rows, "skipped": skipped,
             "settings": {"sizes": list(settings.sizes), "batch": settings.batch, "threads": settings.threads,
                          "repeats": repeats, "params": settings.params, "network": settings.network,
+                         "device": settings.device, **({"old": old[0]} if old else {}),
                          **({"arch": CONV_ARCH, "input": list(CONV_INPUT)} if settings.network == "conv" else {})}}
 
 

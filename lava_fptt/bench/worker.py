@@ -31,10 +31,11 @@ def network_config(network: str, sizes: tuple[int, ...]) -> Any:
 
 
 def prepare(algo: str, sizes: tuple[int, ...], params: dict[str, Any],
-            x: torch.Tensor, y: torch.Tensor, network: str = "dense") -> Callable[[], None]:
-    """Build everything for ``algo``; return the training pass to measure."""
+            x: torch.Tensor, y: torch.Tensor, network: str = "dense",
+            device: torch.device = torch.device("cpu")) -> Callable[[], None]:
+    """Build everything for ``algo`` on ``device`` (where ``x``, ``y`` are); return the training pass to measure."""
     if algo in spikingjelly.KINDS:
-        net = spikingjelly.build(algo, sizes)
+        net = spikingjelly.build(algo, sizes).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
         return lambda: spikingjelly.train_pass(algo, net, optimizer, x, y)
 
@@ -45,6 +46,7 @@ def prepare(algo: str, sizes: tuple[int, ...], params: dict[str, Any],
     config = network_config(network, sizes)
     model = SpikingNetwork(config)
     model.run(torch.zeros(1, *config.sample_shape, 1))  # slayer shapes its neurons on the first call
+    model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     method = make_method(algo, **params)
     loss_fn = RateCrossEntropy(8.0, late_weighting=method.late_weighting)
@@ -56,23 +58,40 @@ def prepare(algo: str, sizes: tuple[int, ...], params: dict[str, Any],
 
 
 def measure(algo: str, steps: int, batch: int, sizes: tuple[int, ...], params: dict[str, Any],
-            threads: int, seed: int = 0, network: str = "dense") -> dict[str, Any]:
-    """Peak resident memory growth (MB) and seconds of one training pass."""
+            threads: int, seed: int = 0, network: str = "dense", device: str = "cpu") -> dict[str, Any]:
+    """Peak memory growth (MB) and seconds of one training pass.
+
+    On the CPU the peak is the process's resident size; on CUDA it is the GPU memory torch
+    allocated (``torch.cuda.max_memory_allocated``), and the times wait for the GPU to finish.
+    """
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
+    where = torch.device(device)
+    cuda = where.type == "cuda"
     shape = network_config(network, sizes).sample_shape if algo not in spikingjelly.KINDS else (sizes[0],)
-    x = (torch.rand(batch, *shape, steps) < 0.1).float()
-    y = torch.randint(0, sizes[-1], (batch,))
-    train_pass = prepare(algo, sizes, params, x, y, network)
+    x = (torch.rand(batch, *shape, steps) < 0.1).float().to(where)
+    y = torch.randint(0, sizes[-1], (batch,)).to(where)
+    train_pass = prepare(algo, sizes, params, x, y, network, where)
     gc.collect()
-    baseline = probe.rss_mb()
-    exact = probe.reset_peak()
+    if cuda:
+        torch.cuda.synchronize(where)
+        baseline = torch.cuda.memory_allocated(where) / 2**20
+        torch.cuda.reset_peak_memory_stats(where)
+    else:
+        baseline = probe.rss_mb()
+        exact = probe.reset_peak()
     start, start_cpu = time.perf_counter(), time.process_time()
     train_pass()
+    if cuda:
+        torch.cuda.synchronize(where)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
-    peak = probe.peak_mb(exact) - baseline
-    return {"algo": algo, "network": network, "steps": steps, "peak_mb": round(peak, 1), "seconds": round(seconds, 3),
-            "cpu_seconds": round(cpu_seconds, 3), "baseline_mb": round(baseline, 1), "peak_source": "VmHWM" if exact else "ru_maxrss"}
+    if cuda:
+        peak, source = torch.cuda.max_memory_allocated(where) / 2**20 - baseline, "cuda_max_memory_allocated"
+    else:
+        peak, source = probe.peak_mb(exact) - baseline, "VmHWM" if exact else "ru_maxrss"
+    return {"algo": algo, "network": network, "device": device, "steps": steps, "peak_mb": round(peak, 1),
+            "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3), "baseline_mb": round(baseline, 1),
+            "peak_source": source}
 
 
 def main() -> None:
@@ -84,9 +103,10 @@ def main() -> None:
     parser.add_argument("--params", default="{}", help="method hyperparameters as JSON")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--network", choices=memory.NETWORKS, default="dense")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (resolved by the caller)")
     args = parser.parse_args()
     print(json.dumps(measure(args.algo, args.steps, args.batch, tuple(args.sizes), json.loads(args.params),
-                             args.threads, network=args.network)))
+                             args.threads, network=args.network, device=args.device)))
 
 
 if __name__ == "__main__":

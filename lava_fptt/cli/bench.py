@@ -19,7 +19,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                           "(default: bptt sltt sltt-k fptt)")
     mem.add_argument("--steps", nargs="+", type=int, default=[128, 512, 2048], help="sequence lengths T")
     mem.add_argument("--batch", type=int, default=64, help="batch size (default: 64)")
-    mem.add_argument("--threads", type=int, default=1, help="torch threads per run (default: 1)")
     mem.add_argument("--repeats", type=int, default=1,
                      help="runs per configuration; the fastest time and the largest peak are kept (default: 1)")
     mem.add_argument("--sltt-chunk", type=int, metavar="N",

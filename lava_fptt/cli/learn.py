@@ -5,7 +5,7 @@ import argparse
 from typing import Any
 
 from ..data import DATASETS
-from .common import add_json
+from .common import add_device, add_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,17 +29,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", type=int, default=1,
                         help="reference engine only: independent streams whose updates are summed (default: 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and random generators (default: 0)")
-    parser.add_argument("--out", metavar="DIR", help="write network.npz, accuracy.png and result.json here")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_device(parser)
+    parser.add_argument("--out", metavar="DIR",
+                        help="write network.npz, accuracy.png and result.json here; checked before learning starts, "
+                             "and network.npz is rewritten after every evaluation (a checkpoint)")
+    parser.add_argument("--init", metavar="NETWORK",
+                        help="start from the weights of a network.npz (e.g. the checkpoint of an interrupted run); "
+                             "its sizes replace --hidden")
     add_json(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from ..device import resolve_device
     from ..onchip.learn import learn
 
+    device = resolve_device(getattr(args, "device", "cpu"))
+    if device.type != "cpu" and args.engine == "lava":
+        raise ValueError("--device applies to --engine reference; Lava runs on the CPU")
     result = learn(dataset=args.dataset, data_dir=args.data_dir, engine=args.engine,
                    steps_per_sample=args.steps_per_sample, epochs=args.epochs, samples=args.samples,
                    hidden=args.hidden, seed=args.seed, out_dir=args.out, progress=not args.no_progress,
-                   batch=args.batch)
+                   batch=args.batch, init=args.init, device=str(device))
     return result

@@ -21,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     imp = kinds.add_parser(
         "import", help="a NIR graph -> a netx HDF5 network of CUBA layers",
         description="Read MODEL.nir (Affine/Linear/Conv2d/SumPool2d/AvgPool2d/Flatten with CubaLIF, LIF or IF "
-                    "neurons, feed-forward or with recurrent layers), discretize it with time step DT to Lava's "
+                    "neurons, feed-forward or with recurrent layers, optionally ending in a non-spiking CubaLI, LI "
+                    "or I readout), discretize it with time step DT to Lava's "
                     "fixed-point CUBA LIF and write a netx network that plain lava-dl netx loads. Prints the "
                     "integer parameters and the quantization error of every layer. What Lava cannot represent "
                     "is refused with the node and the reason, and nothing is written.")
@@ -55,10 +56,10 @@ def run_import(args: argparse.Namespace) -> dict[str, Any]:
     if args.json:
         return report.to_dict()
     print(f"{'layer':<12} {'netx':<9} {'neuron':<8} {'neurons':>7} {'iDecay':>6} {'vDecay':>6} {'vThMant':>7} "
-          f"{'weight err':>10} {'decay err':>9}")
+          f"{'scale':>6} {'weight err':>10} {'decay err':>9}")
     for layer in report.layers:
         print(f"{layer.nodes[-1]:<12} {layer.netx_type:<9} {layer.neuron:<8} {math.prod(layer.shape):>7} "
-              f"{layer.i_decay:>6} {layer.v_decay:>6} {layer.v_th:>7} {layer.error.weight:>10.2e} "
+              f"{layer.i_decay:>6} {layer.v_decay:>6} {layer.v_th:>7} {layer.scale:>6} {layer.error.weight:>10.2e} "
               f"{layer.error.decay:>9.2e}")
     return {"network": str(report.network), "layers": len(report.layers), "dt": report.dt}
 

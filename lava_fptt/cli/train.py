@@ -8,11 +8,13 @@ from typing import Any, Optional
 
 from ..data import load_dataset
 from ..models.network import MODELS, NetworkConfig
+from ..models.netx_file import INITIAL_FILE, describe_netx
 from ..models.user import USER_FILE, describe_file, parse_spec
 from ..training import METHODS, TrainConfig, distributed, train
 from ..training.config import OPTIMIZERS
 from ..training.methods.sltt import DEFAULT_CHUNK
-from .common import add_data, add_json, encoding_from
+from ..device import resolve_device
+from .common import add_data, add_device, add_json, encoding_from
 
 # Options passed to the method under the same name, and only when given on the command line.
 METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting")
@@ -39,6 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="train your own lava-dl network class (constructed with no arguments; slayer CUBA blocks "
                             "and/or lava-fptt LTC blocks); the data layout is read from its first block, and "
                             f"RUN_DIR keeps a copy of FILE.py ({USER_FILE}) for resume, export and run")
+    shape.add_argument("--init", metavar="NET.net",
+                       help="fine-tune the network of a netx file of CUBA layers, e.g. a NIR graph imported with "
+                            "'lava-fptt nir import' (convolutional ones included): its layers become slayer blocks "
+                            "with the file's weights, thresholds and decays, which Lava runs spike for spike; "
+                            f"RUN_DIR keeps a copy ({INITIAL_FILE}) for resume, export and run (docs/nir.md)")
     parser.add_argument("--recurrent", action="store_true",
                         help="cuba and ltc: hidden layers with recurrent weights, s[t] = f(W x[t] + R s[t-1]) "
                              "(the output layer stays feed-forward)")
@@ -72,6 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="weight a chunk's loss by t/T (default: on for fptt, off otherwise)")
     parser.add_argument("--ddp", action="store_true",
                         help="data-parallel training; launch with torchrun --nproc_per_node N -m lava_fptt.cli train --ddp")
+    add_device(parser)
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create or resume")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_json(parser)
@@ -111,16 +119,25 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
                          loss_gain=getattr(args, "loss_gain", 8.0),
                          seed=args.seed,
                          train_limit=args.train_limit)
-    result = train(config, args.out, progress=not args.no_progress, source_file=source_file)
+    result = train(config, args.out, progress=not args.no_progress, source_file=source_file,
+                   device=resolve_device(getattr(args, "device", "cpu")))
     return result if rank == 0 else None
 
 
 def network_config(args: argparse.Namespace, channels: int, classes: int) -> tuple[NetworkConfig, Optional[pathlib.Path]]:
-    """The network of the command line (a dense stack, ``--arch`` or ``--network``) and a user's file."""
-    arch, spec = getattr(args, "arch", None), getattr(args, "network", None)
-    if (arch or spec) and (args.hidden or getattr(args, "recurrent", False) or args.model != "cuba"):
-        raise ValueError(f"{'--arch' if arch else '--network'} describes the whole network: "
-                         "leave out --hidden, --recurrent and --model")
+    """The network of the command line (a dense stack, ``--arch``, ``--network`` or ``--init``) and its file."""
+    arch, spec, init = getattr(args, "arch", None), getattr(args, "network", None), getattr(args, "init", None)
+    if (arch or spec or init) and (args.hidden or getattr(args, "recurrent", False) or args.model != "cuba"):
+        option = "--arch" if arch else "--network" if spec else "--init"
+        raise ValueError(f"{option} describes the whole network: leave out --hidden, --recurrent and --model")
+    if init:
+        path = pathlib.Path(init)
+        if not path.is_file():
+            raise ValueError(f"--init {init}: network file not found")
+        copy = pathlib.Path(args.out) / INITIAL_FILE
+        if copy.is_file() and describe_netx(copy) != describe_netx(path):
+            print(f"lava-fptt train: {path} differs from the run's copy; resuming with {copy}", file=sys.stderr)
+        return NetworkConfig(sizes=(channels, classes), init=describe_netx(path)), path
     if spec:
         path, class_name = parse_spec(spec)
         copy = pathlib.Path(args.out) / USER_FILE

@@ -12,6 +12,8 @@ from .encoding import DEFAULT_ENCODINGS, Encoding
 from .sources import DataError, EventSet, ImageSet, load_source
 
 DATASETS = tuple(DEFAULT_ENCODINGS)
+BUILT_IN = ("digits",)
+"""Data sets that ship with the installed packages and read no ``data_dir``."""
 
 
 @dataclass
@@ -42,6 +44,12 @@ class SpikeDataset:
     @property
     def num_steps(self) -> int:
         return self.encoding.num_steps(self.source)
+
+    @property
+    def sample_shape(self) -> Optional[tuple[int, ...]]:
+        """Shape of one image (None for event data)."""
+        images = getattr(self.source, "images", None)
+        return None if images is None else tuple(images.shape[1:])
 
     @property
     def labels(self) -> np.ndarray:
@@ -101,5 +109,22 @@ def load_dataset(
     """
     if name not in DEFAULT_ENCODINGS:
         raise DataError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
+    if name in BUILT_IN and data_dir is not None:
+        raise DataError(f"{name} is built in and reads no data directory; drop --data-dir {data_dir}")
     source = load_source(name, split, pathlib.Path(data_dir) if data_dir else None, data_seed, data_samples)
     return SpikeDataset(source, encoding or DEFAULT_ENCODINGS[name], split)
+
+
+def load_splits(
+    name: str, data_dir: Optional[str | pathlib.Path] = None, encoding: Optional[Encoding] = None,
+    data_seed: Optional[int] = None, data_samples: Optional[int] = None,
+) -> tuple[SpikeDataset, SpikeDataset]:
+    """The train and test splits of ``name`` (as :func:`load_dataset`), refused when their
+    samples differ in size, channels or classes (mixed files in ``data_dir``)."""
+    train, test = (load_dataset(name, split, data_dir, encoding, data_seed, data_samples) for split in ("train", "test"))
+    shapes = [split.sample_shape for split in (train, test)]
+    if shapes[0] != shapes[1] or train.num_channels != test.num_channels or train.num_classes != test.num_classes:
+        raise DataError(f"{name}{f' in {data_dir}' if data_dir else ''}: the train and test splits differ "
+                        f"(samples {shapes[0]} / {shapes[1]}, {train.num_channels} / {test.num_channels} channels, "
+                        f"{train.num_classes} / {test.num_classes} classes)")
+    return train, test

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import pathlib
+import zlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -86,7 +87,7 @@ def read_idx(path: pathlib.Path, expected_ndim: int) -> np.ndarray:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # unreadable, or a damaged .gz
         raise DataError(f"{path}: cannot read ({err})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise DataError(f"{path}: not an IDX file (bad magic number)")
@@ -149,6 +150,8 @@ def load_idx_dataset(name: str, data_dir: pathlib.Path, split: str, emnist_split
     labels = read_idx(labels_path, 1).astype(np.int64)
     if len(images) != len(labels):
         raise DataError(f"{images_path}: {len(images)} images but {labels_path} has {len(labels)} labels")
+    if len(labels) == 0:
+        raise DataError(f"{images_path}: holds no images")
     if name == "emnist":
         images = images.transpose(0, 2, 1)
         if emnist_split == "letters":

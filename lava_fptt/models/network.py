@@ -15,7 +15,12 @@ itself (``net.export_hdf5``).
   ``model='ltc'`` LTC blocks ending in a readout (:mod:`lava_fptt.models.ltc`);
 - a convolutional CUBA network, ``arch`` in the layer syntax of :mod:`lava_fptt.models.conv`,
   for inputs ``input_shape`` (C, H, W), with ``sizes=(C, K)``;
-- a user's class, ``source`` (:mod:`lava_fptt.models.user`), built from a file.
+- a user's class, ``source`` (:mod:`lava_fptt.models.user`), built from a file;
+- a network file to fine-tune, ``init`` (:mod:`lava_fptt.models.netx_file`): a netx file
+  of CUBA layers (e.g. a NIR graph imported by ``lava-fptt nir import``) as slayer blocks.
+
+``source`` and ``init`` networks are rebuilt from their file, which a run directory keeps
+a copy of (:attr:`NetworkConfig.source_copy`).
 
 A network says what its output is (``output_kind``): ``"spikes"`` (CUBA: the class is the
 output neuron with most spikes over the sequence) or ``"readout"`` (LTC: graded readout
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 import pathlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Optional
 
 import torch
@@ -41,7 +46,8 @@ from ..online import OnlineNetwork
 from ..online.output import predict  # noqa: F401  (re-exported: lava_fptt.models.network.predict)
 from .conv import arch_layout, conv_network
 from .cuba import CubaParams, cuba_stack
-from .user import USER_FILE, UserNetwork
+from .netx_file import INITIAL_FILE, NetworkFile, describe_netx
+from .user import USER_FILE, UserNetwork, describe_file
 
 MODELS = ("cuba", "ltc")
 
@@ -73,6 +79,8 @@ class NetworkConfig:
     """Shape of one input sample without time: (C,) or (C, H, W). Default: ``(sizes[0],)``."""
     source: Optional[UserNetwork] = None
     """A user's network class (its file is the run directory's copy, ``network.py``)."""
+    init: Optional[NetworkFile] = None
+    """A netx file to start from and fine-tune (its file is the run directory's copy, ``initial.net``)."""
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -84,6 +92,10 @@ class NetworkConfig:
                              f"sizes {self.sizes} has none")
         if self.arch is not None and (self.source is not None or self.model != "cuba" or self.recurrent):
             raise ValueError("arch builds a CUBA network of its own: no source, model 'ltc' or recurrent with it")
+        if self.init is not None and (self.source is not None or self.arch is not None or self.model != "cuba"
+                                      or self.recurrent):
+            raise ValueError("init builds the network of a netx file: no source, arch, model 'ltc' or recurrent "
+                             "with it")
         if self.arch is not None:
             arch_layout(self.arch)  # refuses a bad architecture now, naming the layer
 
@@ -94,8 +106,21 @@ class NetworkConfig:
 
     @property
     def kind(self) -> str:
-        """``"stack"``, ``"arch"`` or ``"user"``."""
+        """``"stack"``, ``"arch"``, ``"user"`` or ``"file"`` (``init``)."""
+        if self.init is not None:
+            return "file"
         return "user" if self.source is not None else "arch" if self.arch is not None else "stack"
+
+    @property
+    def source_copy(self) -> Optional[str]:
+        """Name of the run directory's copy of the file the network is built from (None: built from the config)."""
+        return {"user": USER_FILE, "file": INITIAL_FILE}.get(self.kind)
+
+    def described(self, path: pathlib.Path) -> "NetworkConfig":
+        """This config with its source file's description (hash) taken from ``path`` (e.g. a run's copy)."""
+        if self.kind == "user":
+            return replace(self, source=describe_file(path, self.source.class_name))
+        return replace(self, init=describe_netx(path)) if self.kind == "file" else self
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,17 +134,23 @@ class NetworkConfig:
             data["input_shape"] = tuple(data["input_shape"])
         if data.get("source") is not None:
             data["source"] = UserNetwork(**data["source"])
+        if data.get("init") is not None:
+            data["init"] = NetworkFile(**data["init"])
         return cls(**data)
 
 
 def build_network(config: NetworkConfig, source_file: Optional[pathlib.Path] = None) -> torch.nn.Module:
-    """The lava-dl network ``config`` names (not wrapped); a user's class from ``source_file``."""
+    """The lava-dl network ``config`` names (not wrapped); a user's class or a netx file from ``source_file``."""
+    if config.source_copy is not None and source_file is None:
+        raise ValueError(f"the network is built from a file ({config.kind}): give its file (a run directory "
+                         f"keeps it as {config.source_copy})")
+    if config.init is not None:
+        from .netx_file import build
+
+        return build(pathlib.Path(source_file), config.init)
     if config.source is not None:
         from .user import build
 
-        if source_file is None:
-            raise ValueError(f"the network is a user's class ({config.source.class_name}): give its file "
-                             f"(a run directory keeps it as {USER_FILE})")
         return build(pathlib.Path(source_file), config.source)
     if config.arch is not None:
         return conv_network(config.arch, config.sample_shape, config.sizes[-1], config.cuba, config.weight_scale)
@@ -134,7 +165,7 @@ def network_layout(config: NetworkConfig, source_file: Optional[pathlib.Path] = 
     """The input layout the network of ``config`` wants: ``"image"`` or ``"flat"`` (read from its first block)."""
     if config.arch is not None:
         return arch_layout(config.arch)
-    if config.source is not None:
+    if config.source_copy is not None:
         return OnlineNetwork(build_network(config, source_file)).input_layout
     return "flat"
 

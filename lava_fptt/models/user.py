@@ -83,12 +83,12 @@ def build(path: pathlib.Path, source: UserNetwork) -> torch.nn.Module:
         raise ValueError(f"{path}: {source.class_name}() failed: {type(err).__name__}: {err}") from None
 
 
-def keep_copy(path: pathlib.Path, run_dir: pathlib.Path) -> pathlib.Path:
-    """Copy the network file into ``run_dir`` (atomically) unless the copy is there already."""
-    target = run_dir / USER_FILE
+def keep_copy(path: pathlib.Path, run_dir: pathlib.Path, name: str = USER_FILE) -> pathlib.Path:
+    """Copy the network file into ``run_dir`` as ``name`` (atomically) unless the copy is there already."""
+    target = run_dir / name
     if target.exists():
         return target
-    handle, tmp = tempfile.mkstemp(prefix=f".{USER_FILE}.", suffix=".tmp", dir=run_dir)
+    handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=run_dir)
     os.close(handle)
     try:
         shutil.copyfile(path, tmp)

@@ -75,15 +75,24 @@ def arange_like(n: int, like: Array) -> Array:
     return _torch().arange(n, dtype=_torch().int64, device=like.device)
 
 
-def matmul(a: Array, b: Array) -> Array:
-    """Exact integer matrix product.
+EXACT_BITS = 53
+"""float64 represents every integer of magnitude up to 2**53 exactly."""
 
-    torch multiplies in float64, which is exact while every partial sum stays below
-    2**53; the 24-bit accumulator bound checked by the processes keeps it far below.
-    (torch has no int64 matmul on CUDA; numpy's int64 matmul is exact as is.)
+
+def matmul(a: Array, b: Array, a_max: int, b_max: int) -> Array:
+    """Exact integer matrix product of ``a`` [..., k] and ``b`` [k, n], entries within ``+-a_max``, ``+-b_max``.
+
+    It runs as a float64 product (BLAS on CPU, and the only integer-exact product torch
+    has on CUDA), which is exact when every partial sum is an integer below 2**53: that
+    holds when ``k * a_max * b_max < 2**53``, checked here from the shapes and the bounds
+    the callers know (spikes are 0/1, error spikes -1..1, weights within WEIGHT_MAX). numpy
+    and torch's own int64 products would give the same integers without BLAS, several times slower.
     """
+    if a.shape[-1] * a_max * b_max >= 1 << EXACT_BITS:
+        raise OverflowError(f"an integer product over {a.shape[-1]} terms of sizes {a_max} and {b_max} may "
+                            f"exceed 2**{EXACT_BITS}, which float64 cannot hold exactly")
     if _is_numpy(a):
-        return a @ b
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
     return (a.double() @ b.double()).long()
 
 
@@ -167,12 +176,12 @@ def encoder_step(
 # ----------------------------------------------------------------------------- synapse
 def accumulate(spikes: Array, weights: Array) -> Array:
     """Forward dendritic sums [..., n_out] of binary ``spikes`` [..., n_in] through W [n_out, n_in]."""
-    return matmul(spikes, weights.T)
+    return matmul(spikes, weights.T, 1, WEIGHT_MAX)
 
 
 def back_accumulate(spikes: Array, weights: Array) -> Array:
     """Backward sums [..., n_in] of error ``spikes`` [..., n_out] through W transposed."""
-    return matmul(spikes, weights)
+    return matmul(spikes, weights, 1, WEIGHT_MAX)
 
 
 def coincidence_update(weights: Array, pre: Array, pos: Array, neg: Array) -> Array:
@@ -180,11 +189,21 @@ def coincidence_update(weights: Array, pre: Array, pos: Array, neg: Array) -> Ar
 
     Leading axes of ``pre`` [..., n_in] and ``pos``/``neg`` [..., n_out] are independent
     copies whose coincidences add up (batch > 1); one copy is the chip's own update.
+    On numpy arrays only the rows of W with a coincidence are computed (the others add
+    zero, and W, checked by ``check_weights`` and clipped at every update, is within the
+    clip already); a step without error spikes returns W itself.
     """
     n_out, n_in = weights.shape
     error = (neg - pos).reshape(-1, n_out)
-    change = matmul(error.T, pre.reshape(-1, n_in))
-    return clip(weights + change, -WEIGHT_MAX, WEIGHT_MAX)
+    pre = pre.reshape(-1, n_in)
+    if not _is_numpy(weights):
+        return clip(weights + matmul(error.T, pre, 1, 1), -WEIGHT_MAX, WEIGHT_MAX)
+    rows = np.flatnonzero(error.any(axis=0))
+    if rows.size == 0:
+        return weights
+    updated = weights.copy()
+    updated[rows] = clip(weights[rows] + matmul(error[:, rows].T, pre, 1, 1), -WEIGHT_MAX, WEIGHT_MAX)
+    return updated
 
 
 def delay_line(history: Array, spikes: Array) -> tuple[Array, Array]:

@@ -14,7 +14,7 @@ import numpy as np
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.sink import RingBuffer as Sink
 
-from lava_fptt.runtime import run_steps
+from lava_fptt.runtime import run_steps, stop_runtime
 from lava_fptt.onchip.config import GATE_DELAY, HIDDEN_PRE_DELAY, INPUT_PRE_DELAY, LABEL_DELAY, SsnnConfig
 
 import lava_fptt.proc.ssnn.models  # noqa: F401  (the ProcessModels, found by Lava next to the Processes)
@@ -91,8 +91,8 @@ class LavaSession:
     def __enter__(self) -> "LavaSession":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.stop(clean=exc_type is None)
 
     def run(self, steps: int) -> None:
         """Advance ``steps`` time steps (compiling on the first call)."""
@@ -118,7 +118,9 @@ class LavaSession:
         return {name: np.rint(sink.data.get()[:, : self.steps]).astype(np.int8)
                 for name, sink in self.network.sinks.items()}
 
-    def stop(self) -> None:
+    def stop(self, clean: bool = True) -> None:
+        """End the runtime; ``clean=False`` after an exception (Ctrl-C, SIGTERM, a failure),
+        which may have left it mid-run or half started (:func:`lava_fptt.runtime.stop_runtime`)."""
         if self._started:
             self._started = False
-            self.network.encoder.stop()
+            stop_runtime(self.network.encoder, clean)

@@ -13,6 +13,11 @@ test split is classified by the reference forward pass (the same integer arithme
 weights are the engine's own), giving the accuracy curve against samples seen. The learning
 rate (the output layer's error probability) starts at ``errors_per_sample / T`` and decays
 linearly piece by piece, set between pieces as a host would set it on a chip.
+
+With ``out_dir`` the directory is checked before any work (a file in the way or a read-only
+place fails at once), and ``network.npz`` is rewritten atomically after every piece: an
+interrupted run keeps the weights learned so far, and ``init`` continues from them (with a
+new stream; the result is then not the one an uninterrupted run would have given).
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from typing import Any, Optional
 import numpy as np
 from tqdm.auto import tqdm
 
-from lava_fptt.data import load_dataset
+from lava_fptt.data import load_splits
 
 from . import arithmetic as ar
 from .ann import ann_baseline_accuracy
@@ -33,6 +38,7 @@ from .config import FLUSH_STEPS, MAX_SEED, SsnnConfig, check_int, initial_weight
 # which fails once anything (e.g. tqdm's lock) has fixed the default context.
 from .lava_network import LavaSession, build_network
 from .reference import ReferenceNetwork, make_streams, predict
+from ..files import atomic_path, write_text_atomic, writable_dir
 from .storage import load_network, save_network
 
 ENGINES = ("lava", "reference")
@@ -78,7 +84,7 @@ class _ReferenceEngine:
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         return self.network.weights()
 
-    def stop(self) -> None:
+    def stop(self, clean: bool = True) -> None:
         """Nothing to release."""
 
 
@@ -97,7 +103,8 @@ def _plot(curve: list[dict[str, float]], ann: float, path: pathlib.Path, title: 
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
 
 
@@ -129,7 +136,8 @@ def learn(
     ``epochs`` passes over them. ``errors_per_sample`` is the expected number of error steps
     per sample at the start (capped at T: then every labelled step emits errors). ``init``
     continues from a network saved by an earlier run (its sizes then override ``hidden``);
-    ``device`` is the reference simulator's torch device. Returns accuracy (final, test split),
+    ``device`` is the reference simulator's torch device. ``out_dir`` is checked first and gets
+    ``network.npz`` after every piece (module docstring). Returns accuracy (final, test split),
     ann_baseline_accuracy (same architecture, back-prop, ``ann_epochs`` or the same epochs),
     steps_per_s and samples_per_s (training only), the curve (accuracy against samples seen),
     the config and, with ``out_dir``, the paths of network.npz, accuracy.png, result.json.
@@ -146,11 +154,10 @@ def learn(
         check_int("samples", samples, 1, 1 << 31)
     if not 0 < errors_per_sample <= 1 << 16:
         raise ValueError(f"errors_per_sample must be in (0, 65536], got {errors_per_sample}")
+    out = None if out_dir is None else writable_dir(out_dir)
 
-    x_train, y_train, classes = _flat_images(load_dataset(dataset, "train", data_dir))
-    x_test, y_test, test_classes = _flat_images(load_dataset(dataset, "test", data_dir))
-    if test_classes != classes:
-        raise ValueError(f"train and test splits disagree on the number of classes ({classes}, {test_classes})")
+    train_set, test_set = load_splits(dataset, data_dir)
+    (x_train, y_train, classes), (x_test, y_test, _) = _flat_images(train_set), _flat_images(test_set)
     if samples is not None:
         chosen = np.random.default_rng(seed).permutation(len(x_train))[:samples]
         x_train, y_train = x_train[chosen], y_train[chosen]
@@ -182,8 +189,9 @@ def learn(
 
     curve = [{"samples": 0, "accuracy": accuracy((w1, w2))}]
     train_seconds, steps = 0.0, 0
-    bar = tqdm(total=int(length * steps_per_sample + FLUSH_STEPS), unit="step", disable=not progress,
+    bar = tqdm(total=int(length * steps_per_sample + FLUSH_STEPS), unit="step", disable=None if progress else True,
                desc=f"SSNN-BP {engine}")
+    clean = False
     try:
         for piece, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
             trainer.set_error_prob(int(error_prob * (len(bounds) - 1 - piece) // (len(bounds) - 1)))
@@ -197,9 +205,12 @@ def learn(
             seen = int(min(stop * batch, len(x_train) * epochs))
             curve.append({"samples": seen, "accuracy": accuracy(weights)})
             bar.set_postfix(accuracy=f"{curve[-1]['accuracy']:.3f}")
+            if out is not None:  # the checkpoint: what was learned so far
+                save_network(out / "network.npz", config, *weights)
+        clean = True
     finally:
         bar.close()
-        trainer.stop()
+        trainer.stop(clean)
 
     presented = len(x_train) * epochs
     ann = ann_baseline_accuracy(x_train, y_train, x_test, y_test, hidden, epochs=ann_epochs or epochs, seed=seed)
@@ -209,11 +220,9 @@ def learn(
         "ann_baseline_accuracy": ann, "steps": steps, "train_seconds": train_seconds,
         "steps_per_s": steps / train_seconds, "samples_per_s": presented / train_seconds, "curve": curve,
     }
-    if out_dir is not None:
-        out = pathlib.Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        result["network"] = str(save_network(out / "network.npz", config, *weights))
+    if out is not None:
+        result["network"] = str(out / "network.npz")
         _plot(curve, ann, out / "accuracy.png", f"SSNN-BP on {dataset}, T={steps_per_sample}, {engine}")
         result["plot"] = str(out / "accuracy.png")
-        (out / "result.json").write_text(json.dumps(result, indent=2))
+        write_text_atomic(json.dumps(result, indent=2), out / "result.json")
     return result

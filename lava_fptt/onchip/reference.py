@@ -13,12 +13,17 @@ presentation order of samples, all sharing one pair of weight matrices:
 
 Each step calls the functions of :mod:`lava_fptt.onchip.arithmetic` in the order the Lava
 processes execute them within a step (see :meth:`ReferenceNetwork.step`). Works on any
-torch device.
+torch device. On the CPU the states live in numpy arrays and the very same functions run on
+them (numpy's per-operation overhead is a fraction of torch's, which is what a step of one
+network mostly costs; the integer products run as exact float64 BLAS products, see
+:func:`~lava_fptt.onchip.arithmetic.matmul`); :meth:`ReferenceNetwork.step` still returns
+torch tensors. Weights after the same samples are bit-identical to the torch-only form
+(``tests/test_ssnn_reference_speed.py``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -80,9 +85,18 @@ class ReferenceNetwork:
         self.pre1 = zeros(INPUT_PRE_DELAY, c.n_in)
         self.pre2 = zeros(HIDDEN_PRE_DELAY, c.n_hidden)
         self.gates = zeros(GATE_DELAY, c.n_hidden)
+        if device.type == "cpu":  # the same integer functions on numpy arrays: far less overhead per operation
+            for name, value in list(vars(self).items()):
+                if isinstance(value, torch.Tensor):
+                    setattr(self, name, value.numpy())
+            self.streams = Streams(*(t.numpy() for t in (streams.intensity, streams.labels, streams.orders)))
 
     def step(self) -> dict[str, torch.Tensor]:
         """Advance one time step; return the spikes every process emitted in it."""
+        return {name: torch.from_numpy(value) if isinstance(value, np.ndarray) else value
+                for name, value in self._step().items()}
+
+    def _step(self) -> dict[str, Any]:
         c = self.config
         self.time_step += 1
         s = self.streams
@@ -111,19 +125,23 @@ class ReferenceNetwork:
 
     def run(self, steps: int, record: bool = False) -> dict[str, np.ndarray]:
         """Run ``steps`` steps; with ``record``, spikes per name as int8 arrays [B, n, steps]."""
-        records: dict[str, list[torch.Tensor]] = {name: [] for name in RECORDED}
+        records: dict[str, list[np.ndarray]] = {name: [] for name in RECORDED}
         for _ in range(steps):
-            spikes = self.step()
+            spikes = self._step()
             if record:
                 for name in RECORDED:
-                    records[name].append(spikes[name].to(torch.int8))
+                    records[name].append(_numpy(spikes[name]).astype(np.int8))
         if not record:
             return {}
-        return {name: torch.stack(values, dim=-1).cpu().numpy() for name, values in records.items()}
+        return {name: np.stack(values, axis=-1) for name, values in records.items()}
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Current (W1, W2) as int64 numpy arrays."""
-        return self.w1.cpu().numpy(), self.w2.cpu().numpy()
+        return _numpy(self.w1).copy(), _numpy(self.w2).copy()
+
+
+def _numpy(a: Any) -> np.ndarray:
+    return a if isinstance(a, np.ndarray) else a.cpu().numpy()
 
 
 def predict(

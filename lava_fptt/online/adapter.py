@@ -43,6 +43,7 @@ from typing import ContextManager, Iterator, Optional
 
 import torch
 
+from ..neurons import cuba_fast
 from .blocks import BlockAdapter, UnsupportedNetworkError, find_blocks, input_layout
 from .output import OUTPUT_KINDS, predict
 
@@ -74,6 +75,9 @@ class OnlineNetwork(torch.nn.Module):
     def __init__(self, net: torch.nn.Module, output_kind: Optional[str] = None) -> None:
         super().__init__()
         adapters = find_blocks(net)
+        # From the first wrapped network on, slayer's CUBA neurons run their CPU time loop
+        # compiled, with the same numbers (a warning and slayer's own loop without numba).
+        cuba_fast.install()
         kind = output_kind or getattr(net, "output_kind", "spikes")
         if kind not in OUTPUT_KINDS:
             raise ValueError(f"output_kind must be one of {OUTPUT_KINDS}, got {kind!r}")

@@ -22,6 +22,10 @@ module gives them, one class per kind of block:
   gradient of a one-step call from the detached state (slayer's leaky-integrator
   backward passes a step's output gradient to the same step's input unchanged), summed
   over the chunk's steps. A recurrent block also feeds its own spikes back detached.
+- **fewer, cheaper operations per call**, which matter when the engine calls the network
+  one step at a time (FPTT): a CUBA neuron's two integrators run as one compiled autograd
+  node (:func:`lava_fptt.neurons.cuba_fast.fused_dynamics`, same values and input gradient
+  as slayer's two), and a ``Dense`` synapse as one matrix product (:func:`dense_synapse`).
 
 Blocks the adapter cannot carry exactly are refused when the network is wrapped, with
 an error naming the block, its index and what is supported (:func:`find_blocks`).
@@ -31,6 +35,8 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 import torch
+
+from ..neurons import cuba_fast
 
 SUPPORTED_CUBA = ("Input", "Flatten", "Dense", "Conv", "Pool", "Affine", "Recurrent")
 """``lava.lib.dl.slayer.block.cuba`` classes the adapter drives."""
@@ -150,6 +156,8 @@ class CubaBlock(BlockAdapter):
         if self._found["delay_shift"] is not None:
             block.delay_shift = False
         block.forward = self._forward  # instance attribute: shadows the class's forward until exit()
+        for synapse in self._dense_synapses():
+            synapse.forward = dense_synapse(synapse)
         if neuron is None:
             return
         self._found.update(persistent_state=neuron.persistent_state, current_state=neuron.current_state,
@@ -160,12 +168,14 @@ class CubaBlock(BlockAdapter):
             neuron.voltage_state = torch.zeros_like(neuron.voltage_state.reshape(-1)[:1])
         else:
             neuron.current_state, neuron.voltage_state = self._state
-        if spatial:
-            neuron.dynamics = spatial_dynamics(type(neuron).dynamics.__get__(neuron))
+        dynamics = cuba_fast.fused_dynamics(neuron) or type(neuron).dynamics.__get__(neuron)
+        neuron.dynamics = spatial_dynamics(dynamics) if spatial else dynamics
 
     def exit(self) -> None:
         block, neuron = self.block, self.neuron
         del block.forward
+        for synapse in self._dense_synapses():
+            synapse.__dict__.pop("forward", None)
         if self._found.get("delay_shift") is not None:
             block.delay_shift = self._found["delay_shift"]
         if neuron is None:
@@ -179,6 +189,12 @@ class CubaBlock(BlockAdapter):
     def _forward(self, x: torch.Tensor) -> Any:
         self.calls += 1
         return type(self.block).forward(self.block, x)
+
+    def _dense_synapses(self) -> list[torch.nn.Module]:
+        """The block's slayer ``Dense`` synapses of one neuron per input channel (kernel 1 x 1 x 1)."""
+        found = (getattr(self.block, name, None) for name in ("synapse", "input_synapse", "recurrent_synapse"))
+        return [s for s in found if type(s).__name__ == "Dense" and type(s).__module__ == _slayer().synapse.layer.__name__
+                and tuple(s.kernel_size) == (1, 1, 1) and s.groups == 1]
 
 
 class CubaRecurrentBlock(CubaBlock):
@@ -228,6 +244,27 @@ class CubaRecurrentBlock(CubaBlock):
         self._spikes = spikes
         result = torch.stack(out, dim=-1)
         return (result, (result > 0).to(result.dtype).mean()) if block.count_log else result
+
+
+def dense_synapse(synapse: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A forward for slayer's ``Dense`` synapse (kernel 1 x 1 x 1) as one matrix product.
+
+    slayer runs it as a 3-D convolution, whose CPU cost (forward and backward) was the
+    largest single item of a one-step call (``docs/speed.md``). This computes the same sum
+    ``W x`` per step with the same (pre-hooked, quantized) weight and bias, as
+    ``[B * T, C] x [C, O]``: for spikes and slayer's quantized weights every partial sum
+    is exact in float32, so the result equals the convolution's bit for bit; for other
+    inputs it may differ in rounding. Inputs that are not ``[B, C, T]`` go to slayer's own.
+    """
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 3:
+            return type(synapse).forward(synapse, x)
+        hook = synapse._pre_hook_fx
+        weight = synapse.weight if hook is None else hook(synapse.weight)
+        out = torch.nn.functional.linear(x.transpose(1, 2), weight.reshape(weight.shape[0], -1), synapse.bias)
+        return out.transpose(1, 2)
+
+    return forward
 
 
 def spatial_dynamics(dynamics: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]

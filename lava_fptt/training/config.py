@@ -66,8 +66,17 @@ class TrainConfig:
     train_limit: Optional[int] = None
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError(f"need epochs >= 1, batch size >= 1, lr > 0; got {self.epochs}, {self.batch_size}, {self.lr}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"need epochs >= 1 and batch size >= 1; got {self.epochs}, {self.batch_size}")
+        for name in ("lr", "loss_gain"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {value}")
+        if not 0.0 <= self.network.reset_frac <= 1.0:
+            raise ValueError(f"reset_frac (the fraction of the membrane a spike removes) must be in [0, 1], "
+                             f"got {self.network.reset_frac}")
+        if self.train_limit is not None and self.train_limit < 1:
+            raise ValueError(f"train_limit must be >= 1 (or None for all samples), got {self.train_limit}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.lr_schedule not in LR_SCHEDULES:

@@ -6,7 +6,8 @@ A run directory holds ``config.json`` (the full :class:`TrainConfig`), ``checkpo
 epoch). Training an existing run directory with the same config resumes after its last
 completed epoch. Under ``torchrun`` with ``--ddp`` the processes train one model
 data-parallel (see :mod:`.distributed`). A run of a user's network class also holds a
-copy of its file (``network.py``), from which resuming, exporting and running rebuild it.
+copy of its file (``network.py``), a run that fine-tunes a netx file a copy of that file
+(``initial.net``), from which resuming, exporting and running rebuild it.
 
 The network decides how the data is laid out (``[N, C, T]``, or ``[N, C, H, W, T]`` for
 a network whose first block is a conv or pool block: :func:`resolve`), and the
@@ -17,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import pathlib
+import sys
 import time
 from dataclasses import replace
 from typing import Any, Optional, Union
@@ -24,20 +26,18 @@ from typing import Any, Optional, Union
 import torch
 from tqdm.auto import tqdm
 
-from ..data import SpikeDataset, load_dataset
+from ..data import SpikeDataset, load_dataset, load_splits
+from ..files import atomic_path, remove_stale_temporaries, writable_dir
 from ..models.network import SpikingNetwork, migrate_state_dict, network_layout, predict
-from ..models.user import USER_FILE, describe_file, keep_copy
+from ..models.user import USER_FILE, keep_copy
 from . import distributed
-from .checkpoint import load, save_atomic, write_text_atomic
+from .checkpoint import (CHECKPOINT, CONFIG, RunDirError, check_finite, load, read_config, resume_state, save_atomic,
+                         write_text_atomic)
 from .config import TrainConfig, epoch_lr, make_optimizer
 from .engine import sequence_loss, unwrap
 from .methods import make_method
 
-CHECKPOINT, CONFIG, METRICS, PLOT = "checkpoint.pt", "config.json", "metrics.json", "training.png"
-
-
-class RunDirError(ValueError):
-    """A run directory is missing, incomplete, or belongs to a different config."""
+METRICS, PLOT = "metrics.json", "training.png"
 
 
 def resolve(config: TrainConfig, source_file: Optional[pathlib.Path] = None) -> TrainConfig:
@@ -63,16 +63,18 @@ def resolve(config: TrainConfig, source_file: Optional[pathlib.Path] = None) -> 
 
 def datasets(config: TrainConfig) -> tuple[SpikeDataset, SpikeDataset]:
     """The training and test splits of a resolved config (:func:`resolve`)."""
-    draw = {"data_seed": config.data_seed, "data_samples": config.data_samples}
-    return (load_dataset(config.dataset, "train", config.data_dir, config.encoding, **draw),
-            load_dataset(config.dataset, "test", config.data_dir, config.encoding, **draw))
+    return load_splits(config.dataset, config.data_dir, config.encoding, data_seed=config.data_seed,
+                       data_samples=config.data_samples)
 
 
 @torch.no_grad()
-def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int = 256, limit: Optional[int] = None) -> float:
-    """Test accuracy over whole sequences, with the network's own prediction rule."""
+def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int = 256, limit: Optional[int] = None,
+             device: Optional[torch.device] = None) -> float:
+    """Test accuracy over whole sequences, with the network's own prediction rule (batches on ``device``)."""
     correct = total = 0
     for x, y in data.batches(batch_size, limit=limit):
+        if device is not None:
+            x, y = x.to(device), y.to(device)
         correct += int((model.predict(model.run(x)) == y).sum())
         total += len(y)
     return correct / max(total, 1)
@@ -86,9 +88,9 @@ def load_run(run_dir: str | pathlib.Path) -> tuple[TrainConfig, SpikingNetwork, 
     for name in (CONFIG, CHECKPOINT):
         if not (run_dir / name).is_file():
             raise RunDirError(f"{run_dir}: no {name} (not a training run, or no epoch completed yet)")
-    config = TrainConfig.from_json((run_dir / CONFIG).read_text())
+    config = read_config(run_dir / CONFIG)
     state = load(run_dir / CHECKPOINT)
-    model = build_model(config, run_dir / USER_FILE)
+    model = build_model(config, run_dir / (config.network.source_copy or USER_FILE))
     load_weights(model, state["model"], run_dir)
     return config, model, state
 
@@ -106,7 +108,8 @@ def load_weights(model: SpikingNetwork, weights: dict[str, Any], run_dir: pathli
 def build_model(config: TrainConfig, source_file: Optional[Union[str, pathlib.Path]] = None) -> SpikingNetwork:
     """A network for ``config`` whose lazily shaped slayer parts are initialised.
 
-    ``source_file``: the file of a user's network class (``config.network.source``).
+    ``source_file``: the file of a user's network class or the netx file to fine-tune
+    (:attr:`~lava_fptt.models.network.NetworkConfig.source_copy`).
     """
     model = SpikingNetwork(config.network, pathlib.Path(source_file) if source_file else None)
     shape = config.network.sample_shape
@@ -134,63 +137,70 @@ def plot_metrics(metrics: list[dict[str, Any]], path: pathlib.Path, title: str) 
     ax_acc.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
 
 
 def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = True,
-          source_file: Optional[Union[str, pathlib.Path]] = None) -> dict[str, Any]:
+          source_file: Optional[Union[str, pathlib.Path]] = None,
+          device: Union[str, torch.device] = "cpu") -> dict[str, Any]:
     """Train (or resume) the run in ``run_dir``; return the final metrics and paths.
 
-    ``source_file`` is the file of a user's network class (``config.network.source``);
-    the run keeps a copy and a resumed run uses its copy. The network is built (and a
+    ``source_file`` is the file of a user's network class (``config.network.source``) or
+    the netx file to fine-tune (``config.network.init``); the run keeps a copy and a
+    resumed run uses its copy. The network is built (and a
     network the online engine cannot carry refused) before anything is written. Inside
     a process group (see :mod:`.distributed`) every rank trains its share of the
-    batches through DDP and only rank 0 writes the run directory.
+    batches through DDP and only rank 0 writes the run directory. ``device`` is where the
+    network and the batches live (:func:`lava_fptt.device.resolve_device`; not part of the
+    run's config: a run may resume on another device; checkpoints are read onto the CPU).
     """
     rank, world = distributed.rank_and_world()
     lead = rank == 0
     method = make_method(config.algo, **config.algo_params)  # refuse bad parameters before touching run_dir
     run_dir = pathlib.Path(run_dir)
-    if config.network.source is not None and (run_dir / USER_FILE).is_file():  # resuming: the run's own copy
-        source_file = run_dir / USER_FILE
-        config = replace(config, network=replace(config.network, source=describe_file(source_file,
-                                                                                      config.network.source.class_name)))
+    copy = config.network.source_copy
+    if copy is not None and (run_dir / copy).is_file():  # resuming: the run's own copy
+        source_file = run_dir / copy
+        config = replace(config, network=config.network.described(source_file))
     config = resolve(config, pathlib.Path(source_file) if source_file else None)
-    if (run_dir / CONFIG).exists():
-        saved = TrainConfig.from_json((run_dir / CONFIG).read_text())
-        if replace(saved, epochs=config.epochs) != config:
-            raise RunDirError(f"{run_dir}: holds a run with a different config; choose another --out")
     torch.manual_seed(config.seed)
     network = build_model(config, source_file)
     train_data, test_data = datasets(config)
     outputs = network.run(torch.zeros(1, *config.network.sample_shape, 1)).shape[1]
     if outputs != train_data.num_classes:
         raise ValueError(f"the network has {outputs} outputs; {config.dataset} has {train_data.num_classes} classes")
-    if lead:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if config.network.source is not None:
-            keep_copy(pathlib.Path(source_file), run_dir)
-    distributed.barrier()
+    per_rank = train_data.num_batches(config.batch_size, config.train_limit) // world
+    if per_rank < 1:
+        raise ValueError(f"fewer training batches than processes ({world}); lower --batch-size")
+    state = resume_state(run_dir, config)  # refuses a run of another config before anything is written
+    device = torch.device(device)
+    if device.type != "cpu" and world > 1:
+        raise ValueError("data-parallel training (--ddp) runs CPU processes; leave out --device or --ddp")
+    network.to(device)
     optimizer = make_optimizer(config.optimizer, network.parameters(), config.lr)
     loss_fn = sequence_loss(network.output_kind, config.loss_gain, late_weighting=method.late_weighting)
     metrics: list[dict[str, Any]] = []
     start_epoch = 0
-    if (run_dir / CHECKPOINT).exists():
-        state = load(run_dir / CHECKPOINT)
+    if state is not None:
         load_weights(network, state["model"], run_dir)
         optimizer.load_state_dict(state["optimizer"])
         method.load_state_dict({key: migrate_state_dict(value, "net.") if isinstance(value, dict) else value
                                 for key, value in state["method"].items()})
         metrics = state["metrics"]
         start_epoch = state["epoch"]
+        if lead:
+            tqdm.write(f"resuming {run_dir} after epoch {start_epoch} of {config.epochs}", file=sys.stderr)
     distributed.barrier()  # every rank has read the old config before rank 0 rewrites it
     if lead:
+        writable_dir(run_dir)
+        if copy is not None:
+            keep_copy(pathlib.Path(source_file), run_dir, copy)
+        for name in (CHECKPOINT, CONFIG, METRICS, PLOT):  # left by a process killed while writing
+            remove_stale_temporaries(run_dir, name)
         write_text_atomic(config.to_json(), run_dir / CONFIG)
     model = distributed.wrap(network)
-    per_rank = train_data.num_batches(config.batch_size, config.train_limit) // world
-    if per_rank < 1:
-        raise ValueError(f"fewer training batches than processes ({world}); lower --batch-size")
 
     for epoch in range(start_epoch, config.epochs):
         began = time.perf_counter()
@@ -204,12 +214,14 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
                    desc=f"epoch {epoch + 1}/{config.epochs} [{config.algo}]",
                    disable=None if progress and lead else True, leave=False)
         for x, y in bar:
+            x, y = x.to(device), y.to(device)
             loss, output = method.train_batch(model, x, y, loss_fn, optimizer)
             loss_sum += loss
             correct += int((predict(output, network.output_kind) == y).sum())
             seen += len(y)
             bar.set_postfix(loss=f"{loss:.3f}", acc=f"{correct / seen:.3f}")
         loss_sum, correct, seen = distributed.sum_over_ranks([loss_sum, correct, seen])
+        check_finite(network, loss_sum / (per_rank * world), epoch + 1)  # the same on every rank
         unwrap(model).reset_state()
         model.eval()
         record = None
@@ -218,16 +230,17 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
                 "epoch": epoch + 1,
                 "train_loss": loss_sum / (per_rank * world),
                 "train_accuracy": correct / max(seen, 1),
-                "test_accuracy": evaluate(network, test_data),
+                "test_accuracy": evaluate(network, test_data, device=device),
                 "seconds": time.perf_counter() - began,
             }
             if progress:
                 tqdm.write(f"epoch {record['epoch']}: loss {record['train_loss']:.4f} "
                            f"train {record['train_accuracy']:.4f} test {record['test_accuracy']:.4f} "
-                           f"({record['seconds']:.1f} s)")
+                           f"({record['seconds']:.1f} s)", file=sys.stderr)
         metrics.append(distributed.from_rank0(record))
         if lead:
-            save_atomic({"model": network.net.state_dict(), "optimizer": optimizer.state_dict(),
+            save_atomic({"model": {k: v.cpu() for k, v in network.net.state_dict().items()},
+                         "optimizer": optimizer.state_dict(),
                          "method": method.state_dict(), "metrics": metrics, "epoch": epoch + 1},
                         run_dir / CHECKPOINT)
             write_text_atomic(json.dumps(metrics, indent=2), run_dir / METRICS)

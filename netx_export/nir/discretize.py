@@ -27,6 +27,13 @@ threshold): the largest integer that keeps every weight within the 8-bit mantiss
 so that our own networks come back with their exact integers). Then ``vThMant = S``,
 ``weight = 2 round(S g W / 2)``, ``iDecay = round(4096 a)``, ``vDecay = round(4096 b)``.
 
+The non-spiking ``CubaLI``, ``LI`` and ``I`` nodes discretize as ``CubaLIF``, ``LIF`` and
+``IF`` with ``theta = 1`` (no threshold: the graph's own voltage is the unit): their
+scale ``S`` is the weight units per unit of the graph's voltage, so Lava's voltage
+register holds ``64 S v`` and the graded output (Lava's ``v`` / 4096, slayer's units)
+is ``S v / 64``; the file states an unreachable threshold instead
+(:mod:`netx_export.readout`).
+
 Refused, naming the node: ``v_reset`` other than 0 (Lava resets to 0 only); a threshold
 that is not positive; ``tau`` shorter than ``dt`` (forward Euler would overshoot) or
 differing between the neurons of a layer; a bias into a filtered synaptic current
@@ -44,6 +51,7 @@ import numpy as np
 from lava_fptt.neurons.dense import WEIGHT_MAX, WEIGHT_MIN
 from lava_fptt.neurons.fixed_point import Width
 
+from ..readout import NEVER
 from .graph import Layer, NIRGraphError, node_error
 
 DECAY_UNITY = 4096
@@ -84,8 +92,10 @@ class LoihiLayer:
 
     ``weight`` / ``weight_rec``: even integers in [-256, 254] (pool: one integer);
     ``bias``: 13-bit integers (or None); ``i_decay`` in [0, 4096], ``v_decay`` in
-    [0, 4095], ``v_th`` the 17-bit threshold; ``scale`` the weight units per unit of
-    threshold-normalized voltage; ``error`` what the rounding cost.
+    [0, 4095], ``v_th`` the 17-bit threshold (a graded readout:
+    :data:`netx_export.readout.NEVER`, a threshold that cannot be reached); ``scale``
+    the weight units per unit of threshold-normalized voltage (a graded readout: per
+    unit of the graph's voltage); ``error`` what the rounding cost.
     """
 
     layer: Layer
@@ -137,7 +147,7 @@ def step_form(layer: Layer, dt: float, reset: str = "zero") -> StepForm:
         raise NIRGraphError(f"the time step dt must be positive, got {dt}")
     if reset not in RESETS:
         raise NIRGraphError(f"reset must be one of {RESETS}, got {reset!r}")
-    if reset == "subtract":
+    if reset == "subtract" and not layer.graded:
         raise node_error(name, node, "reset by subtraction: Lava's LIF (netx's CUBA layers) resets the voltage "
                                      "to 0; the imported network would behave differently")
     n = int(np.prod(layer.out_shape))
@@ -159,19 +169,19 @@ def step_form(layer: Layer, dt: float, reset: str = "zero") -> StepForm:
     if np.any(v_reset != 0):
         raise node_error(name, node, f"reset potential v_reset = {v_reset[v_reset != 0][0]:g}: Lava's LIF resets "
                                      "the voltage to 0 only")
-    theta = per_neuron("v_threshold")
+    theta = np.ones(n) if layer.graded else per_neuron("v_threshold")  # a graded layer's voltage unit is its own
     if np.any(theta <= 0):
         raise node_error(name, node, "v_threshold must be positive")
     r = per_neuron("r", 1.0)
-    if kind == "CubaLIF":
+    if kind in ("CubaLIF", "CubaLI"):
         a, b = decay("tau_syn"), decay("tau_mem")
         gain, drive = a * b * r * per_neuron("w_in", 1.0), b * r * per_neuron("w_in", 1.0)
         leak = b * per_neuron("v_leak")
-    elif kind == "LIF":
+    elif kind in ("LIF", "LI"):
         a, b = 1.0, decay("tau")
         gain = drive = b * r
         leak = b * per_neuron("v_leak")
-    else:  # IF
+    else:  # IF, I
         a, b = 1.0, 0.0
         gain = drive = dt * r
         leak = np.zeros(n)
@@ -227,13 +237,13 @@ def discretize(layer: Layer, dt: float, reset: str = "zero") -> LoihiLayer:
         q = 2 * np.round(w * scale / 2)
         if q.max(initial=0) > WEIGHT_MAX or q.min(initial=0) < WEIGHT_MIN:
             raise node_error(layer.name, layer.neuron, f"weights reach {np.abs(w).max() * scale:g} weight units at "
-                                                       f"threshold {scale}; the 8-bit mantissa holds [-256, 254]")
+                                                       f"scale {scale}; the 8-bit mantissa holds [-256, 254]")
         return q.astype(np.int64)
 
     weight, weight_rec = quantize(form.weight), quantize(form.weight_rec)
     bias = None if form.bias is None else np.round(form.bias * scale).astype(np.int64)
     if scale > VTH_WIDTH.hi or scale < 1:
-        raise node_error(layer.name, layer.neuron, f"threshold {scale} outside [1, {VTH_WIDTH.hi}]")
+        raise node_error(layer.name, layer.neuron, f"scale (threshold) {scale} outside [1, {VTH_WIDTH.hi}]")
     if bias is not None and (bias.min() < BIAS_WIDTH.lo or bias.max() > BIAS_WIDTH.hi):
         raise node_error(layer.name, layer.neuron, f"bias reaches {np.abs(bias).max()} weight units, outside "
                                                    f"the 13-bit mantissa [{BIAS_WIDTH.lo}, {BIAS_WIDTH.hi}]")
@@ -245,7 +255,8 @@ def discretize(layer: Layer, dt: float, reset: str = "zero") -> LoihiLayer:
         decay=max(decay_error(form.a, i_decay), decay_error(form.b, v_decay)),
         bias=0.0 if bias is None else relative_error([form.bias], [bias], scale),
     )
-    return LoihiLayer(layer, weight, weight_rec, bias, i_decay, v_decay, scale, scale, error)
+    return LoihiLayer(layer, weight, weight_rec, bias, i_decay, v_decay, NEVER if layer.graded else scale, scale,
+                      error)
 
 
 def relative_error(exact: list[Optional[np.ndarray]], integers: list[Optional[np.ndarray]], scale: int) -> float:

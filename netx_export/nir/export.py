@@ -21,7 +21,10 @@ bias); without voltage decay but with current memory it has no NIR form and is r
 ``flatten`` layers ``Flatten``. Each neuron node states its integer threshold
 (``lava_fptt_vth_mant`` in its metadata), which :func:`netx_export.nir.import_nir` uses
 as the layer's scale, so that a network comes back with exactly its integers; the graph's
-metadata states ``dt``. LTC layers have no NIR primitive and are refused.
+metadata states ``dt``. A graded readout (CUBA neurons that never spike, ``vThMant >=
+2**17``: :mod:`netx_export.readout`) becomes the same synapse and a non-spiking
+``CubaLI`` node (``I`` without decays) whose voltage is the readout's in slayer's units
+(stated scale 64). LTC layers have no NIR primitive and are refused.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ import numpy as np
 from ..errors import NetworkFileError
 from ..loader import dataset_text, describe, neuron_type
 from ..writer import write_atomic
+from ..readout import GRADED_VTH_MANT
 from .discretize import DECAY_UNITY, SCALE_KEY
 from .graph import NIRGraphError
 
@@ -123,12 +127,16 @@ def layer_nodes(group: Any, kind: str, in_shape: tuple[int, ...], dt: float, whe
     a, b = cfg["iDecay"] / DECAY_UNITY, cfg["vDecay"] / DECAY_UNITY
     full = np.ones(out_shape)
     theta = full * cfg["vThMant"] / UNITS
-    meta = {SCALE_KEY: cfg["vThMant"]}
+    graded = cfg["vThMant"] >= GRADED_VTH_MANT  # a readout that never spikes: its voltage in slayer's units
+    if graded and kind != "dense":
+        raise NetworkFileError(f"{where}: a {kind} layer of neurons that never spike has no NIR form here")
+    meta = {SCALE_KEY: UNITS if graded else cfg["vThMant"]}
     if b == 0:
         if a != 1:
             raise NetworkFileError(f"{where}: a CUBA neuron without voltage decay but with current memory "
                                    f"(iDecay {cfg['iDecay']}) has no NIR form")
-        neuron = nir.IF(r=full / dt * scale, v_threshold=theta, v_reset=0 * full, metadata=meta)
+        neuron = (nir.I(r=full / dt * scale, metadata=meta) if graded else
+                  nir.IF(r=full / dt * scale, v_threshold=theta, v_reset=0 * full, metadata=meta))
         if np.any(bias):
             if kind not in ("dense", "dense_rec"):
                 raise NetworkFileError(f"{where}: a bias on a {kind} layer of IF neurons is not exported")
@@ -137,8 +145,9 @@ def layer_nodes(group: Any, kind: str, in_shape: tuple[int, ...], dt: float, whe
         if a == 0:
             raise NetworkFileError(f"{where}: a CUBA neuron whose current never decays (iDecay 0) has no NIR form")
         tau_syn, tau_mem = full * dt / a, full * dt / b
-        neuron = nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=tau_mem / dt, v_leak=bias / UNITS / b,
-                             v_threshold=theta, v_reset=0 * full, w_in=tau_syn / dt * scale, metadata=meta)
+        leaky = {"tau_syn": tau_syn, "tau_mem": tau_mem, "r": tau_mem / dt, "v_leak": bias / UNITS / b,
+                 "w_in": tau_syn / dt * scale, "metadata": meta}
+        neuron = nir.CubaLI(**leaky) if graded else nir.CubaLIF(**leaky, v_threshold=theta, v_reset=0 * full)
     recurrent = None
     if kind == "dense_rec":
         recurrent = nir.Linear(weight=np.asarray(group["weight_rec"][()], dtype=np.float64) / UNITS)

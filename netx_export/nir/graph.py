@@ -14,7 +14,9 @@ A NIR graph is a general graph of nodes. :func:`lower` reads it as such a chain:
   folded in, exactly), into one convolution when they are pooling followed by
   ``Conv2d`` (the pooling folded into a larger, strided kernel, exactly), and into a
   ``pool`` layer when they are pooling alone;
-- every layer ends in a ``CubaLIF``, ``LIF`` or ``IF`` node, the last one feeds ``Output``.
+- every layer ends in a ``CubaLIF``, ``LIF`` or ``IF`` node, the last one feeds ``Output``;
+  the last one may instead be a non-spiking ``CubaLI``, ``LI`` or ``I`` node behind a
+  dense synapse: a graded readout (:mod:`netx_export.readout`).
 
 Folding pooling into the next weighted layer keeps such networks loadable by plain
 lava-dl netx, which cannot build ``pool`` layers, and adds no pipeline step. Anything
@@ -27,15 +29,16 @@ from typing import Any, Optional
 
 import numpy as np
 
-NEURONS = ("CubaLIF", "LIF", "IF")
-"""NIR neuron nodes that map to Lava's CUBA LIF."""
+SPIKING = ("CubaLIF", "LIF", "IF")
+"""NIR spiking neuron nodes: Lava's CUBA LIF."""
+GRADED = ("CubaLI", "LI", "I")
+"""NIR non-spiking neuron nodes (their output is the voltage): a graded CUBA readout
+(:mod:`netx_export.readout`), as a network's last layer only."""
+NEURONS = SPIKING + GRADED
 SYNAPSES = ("Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten")
 """NIR linear nodes that compose into a layer's synapse."""
 POOLS = ("SumPool2d", "AvgPool2d")
 REASONS = {
-    "LI": "a non-spiking leaky integrator (its output is a voltage); netx CUBA layers send spikes only",
-    "CubaLI": "a non-spiking leaky integrator (its output is a voltage); netx CUBA layers send spikes only",
-    "I": "a non-spiking integrator (its output is a voltage); netx CUBA layers send spikes only",
     "Delay": "per-synapse delays are not written by this importer",
     "Threshold": "a bare threshold has no membrane; Lava's LIF has no such neuron",
     "Scale": "an element-wise scale between layers has no netx layer",
@@ -81,8 +84,13 @@ class Layer:
 
     @property
     def neuron_type(self) -> str:
-        """The NIR type of the layer's neuron node (``CubaLIF``, ``LIF`` or ``IF``)."""
+        """The NIR type of the layer's neuron node (``CubaLIF``, ``LIF``, ``IF``, ``CubaLI``, ``LI`` or ``I``)."""
         return type(self.neuron).__name__
+
+    @property
+    def graded(self) -> bool:
+        """Whether the neurons send their voltage (``CubaLI``, ``LI``, ``I``) rather than spikes."""
+        return self.neuron_type in GRADED
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,23 @@ def lower(graph: Any) -> Chain:
                                                           "netx layers end in neurons")
     if not layers:
         raise NIRGraphError("the graph has no neuron node; nothing to build")
+    for layer in layers:
+        check_graded(layer, layer is layers[-1])
     return Chain(input_shape, tuple(layers))
+
+
+def check_graded(layer: Layer, last: bool) -> None:
+    """Refuse a graded (non-spiking) layer that is not the network's dense, feed-forward readout."""
+    if not layer.graded:
+        return
+    if not last:
+        raise node_error(layer.name, layer.neuron, "a non-spiking neuron (its output is a voltage) feeding "
+                                                   "another layer: only a network's last layer may send graded "
+                                                   "values in Lava")
+    if layer.kind != "dense" or layer.weight_rec is not None:
+        found = "a recurrent matrix" if layer.kind == "dense" else layer.kind
+        raise node_error(layer.name, layer.neuron, f"a non-spiking readout needs a dense, feed-forward synapse "
+                                                   f"(found {found})")
 
 
 def flatten_subgraphs(graph: Any, prefix: str = "") -> tuple[dict[str, Any], list[tuple[str, str]]]:

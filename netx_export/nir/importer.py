@@ -25,7 +25,12 @@ from .graph import Chain, NIRGraphError, lower
 
 @dataclass(frozen=True)
 class LayerReport:
-    """One imported layer: netx type, size, the NIR nodes it holds, its integers and their error."""
+    """One imported layer: netx type, size, the NIR nodes it holds, its integers and their error.
+
+    ``scale``: weight units per unit of the graph's (threshold-normalized) voltage; equal
+    to ``v_th`` for spiking layers, and for a graded readout (``v_th`` unreachable) the
+    factor between its output in slayer's units and the graph's voltage (``S v / 64``).
+    """
 
     netx_type: str
     neuron: str
@@ -34,6 +39,7 @@ class LayerReport:
     i_decay: int
     v_decay: int
     v_th: int
+    scale: int
     error: QuantizationError
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,16 +95,34 @@ def import_nir(source: Any, out: str | pathlib.Path, dt: float, reset: str = "ze
     ``reset`` declares the reset rule the graph was trained with, which NIR cannot
     state: ``'zero'`` (NIR's own rule, to ``v_reset``) or ``'subtract'`` (refused: Lava's
     LIF resets to zero). Everything is checked before the file is written; a refused
-    graph writes nothing.
+    graph writes nothing. A graph ending in a non-spiking ``CubaLI`` / ``LI`` / ``I``
+    node becomes a network ending in a graded readout (:mod:`netx_export.readout`);
+    its scale is recorded in the file's ``config`` (``nir.readout_scale``:
+    :func:`readout_scale`).
     """
     graph = read_graph(source)
     chain, layers = to_loihi(graph, dt, reset)
     origin = str(source) if not hasattr(source, "nodes") else "NIRGraph"
     info = {"nir": {"source": origin, "dt": dt, "input_shape": list(chain.input_shape)}, **(metadata or {})}
+    if layers[-1].layer.graded:
+        info["nir"][READOUT_SCALE] = layers[-1].scale
     path = write_atomic(out, lambda tmp: write_netx(chain, layers, tmp, info))
     reports = tuple(LayerReport(netx_type(q), q.layer.neuron_type, q.layer.nodes, q.layer.out_shape,
-                                q.i_decay, q.v_decay, q.v_th, q.error) for q in layers)
+                                q.i_decay, q.v_decay, q.v_th, q.scale, q.error) for q in layers)
     return ImportReport(path, dt, chain.input_shape, reports)
+
+
+READOUT_SCALE = "readout_scale"
+"""Key (under ``nir`` in the file's ``config``) of an imported graded readout's scale."""
+
+
+def readout_scale(path: str | pathlib.Path) -> Optional[float]:
+    """Graph voltage per unit of the graded output Lava gives (slayer's units) of an imported file:
+    ``64 / S``; None for a file without an imported graded readout."""
+    from ..loader import describe
+
+    scale = describe(path).metadata.get("nir", {}).get(READOUT_SCALE)
+    return None if scale is None else 64.0 / scale
 
 
 def netx_type(q: LoihiLayer) -> str:

@@ -15,11 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .graph import NIRGraphError, SYNAPSES, apply_linear, flatten_subgraphs, node_error
+from .graph import GRADED, SPIKING, SYNAPSES, NIRGraphError, apply_linear, flatten_subgraphs, node_error
 
 RESETS = ("zero", "subtract")
-SPIKING = ("CubaLIF", "LIF", "IF")
-GRADED = ("LI", "CubaLI", "I")
 
 
 def order(nodes: dict[str, Any], edges: list[tuple[str, str]], start: str) -> tuple[list[str], set[tuple[str, str]]]:

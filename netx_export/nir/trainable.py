@@ -17,7 +17,9 @@ Any imported file, convolutional ones included, becomes a plain lava-dl network 
 ``Recurrent`` CUBA blocks (``delay_shift`` on, as lava-dl's tutorials build them) chained
 in a :class:`~lava_fptt.models.chain.BlockChain`, computing what Lava computes spike for
 spike. ``lava_fptt.online.wrap`` makes it a model FPTT and SLTT train; the blocks' own
-``export_hdf5`` writes it back. :func:`trainable_network` refuses convolutional files.
+``export_hdf5`` writes it back. :func:`fine_tune` does both for arrays in memory;
+``lava-fptt train --init NET.net`` (:mod:`lava_fptt.models.netx_file`) for a data set.
+:func:`trainable_network` refuses convolutional files.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from lava_fptt.models.network import NetworkConfig, SpikingNetwork
 
 from ..errors import NetworkFileError
 from ..loader import dataset_text, describe
+from ..readout import is_readout
 from .export import UNITS
 
 
@@ -41,6 +44,9 @@ def trainable_network(path: str | pathlib.Path) -> SpikingNetwork:
 
     summary = describe(path)
     kinds = list(summary.layer_types)
+    if summary.cuba_readout:
+        raise NetworkFileError(f"{summary.path}: ends in a graded readout, which SpikingNetwork's dense stacks do "
+                               "not have; slayer_network builds it (as slayer's cuba.Affine)")
     if any(k not in ("dense", "dense_rec") for k in kinds) or any(n != "CUBA" for n in summary.neuron_types):
         raise NetworkFileError(f"{summary.path}: only networks of CUBA dense layers become trainable here "
                                f"(layers {kinds}, neurons {list(summary.neuron_types)})")
@@ -75,11 +81,12 @@ def load_layer(block: Any, group: Any) -> None:
     else:
         weight_of(block.synapse, "weight")
     neuron = block.neuron
-    # slayer's threshold is a read-only property over ``_threshold`` (set once in its constructor,
-    # with the surrogate width ``tau_rho = tau_grad * threshold``); both are set as it sets them.
-    tau_grad = neuron.tau_rho / neuron._threshold
-    neuron._threshold = float(np.asarray(group["neuron/vThMant"][()]).reshape(-1)[0]) / UNITS
-    neuron.tau_rho = tau_grad * neuron._threshold
+    if not is_readout(group):  # a graded readout (slayer's Affine) keeps the threshold -1 that turns spikes off
+        # slayer's threshold is a read-only property over ``_threshold`` (set once in its constructor,
+        # with the surrogate width ``tau_rho = tau_grad * threshold``); both are set as it sets them.
+        tau_grad = neuron.tau_rho / neuron._threshold
+        neuron._threshold = float(np.asarray(group["neuron/vThMant"][()]).reshape(-1)[0]) / UNITS
+        neuron.tau_rho = tau_grad * neuron._threshold
     neuron.current_decay.data.fill_(float(np.asarray(group["neuron/iDecay"][()]).reshape(-1)[0]))
     neuron.voltage_decay.data.fill_(float(np.asarray(group["neuron/vDecay"][()]).reshape(-1)[0]))
 
@@ -87,7 +94,11 @@ def load_layer(block: Any, group: Any) -> None:
 def slayer_network(path: str | pathlib.Path) -> BlockChain:
     """The CUBA network in the netx file ``path`` as slayer blocks (see the module docstring).
 
-    Layers with a bias are refused (slayer's CUBA blocks add none), as are non-CUBA neurons.
+    A last layer that never spikes (a graded readout, :mod:`netx_export.readout`)
+    becomes slayer's ``cuba.Affine``, whose output is its neurons' voltage, and the
+    chain's ``output_kind`` is then ``"readout"`` (class: largest value at the last
+    step). Layers with a bias are refused (slayer's CUBA blocks add none), as are
+    non-CUBA neurons.
     """
     import h5py
     from lava.lib.dl import slayer
@@ -110,7 +121,9 @@ def slayer_network(path: str | pathlib.Path) -> BlockChain:
                       "current_decay": integer(group, "neuron/iDecay") / 4096,
                       "voltage_decay": integer(group, "neuron/vDecay") / 4096}
             shape = np.asarray(group["weight"].shape)
-            if kind == "dense":
+            if is_readout(group):
+                block = slayer.block.cuba.Affine(params, int(shape[1]), int(shape[0]))
+            elif kind == "dense":
                 block = slayer.block.cuba.Dense(params, int(shape[1]), int(shape[0]))
             elif kind == "dense_rec":
                 block = slayer.block.cuba.Recurrent(params, int(shape[1]), int(shape[0]))
@@ -125,7 +138,49 @@ def slayer_network(path: str | pathlib.Path) -> BlockChain:
                 raise NetworkFileError(f"{where}: a {kind!r} layer has no slayer block here")
             load_layer(block, group)
             blocks.append(block)
-    return BlockChain(blocks)
+    return BlockChain(blocks, output_kind="readout" if summary.cuba_readout else "spikes")
+
+
+def fine_tune(path: str | pathlib.Path, inputs: np.ndarray, labels: np.ndarray, algo: str = "sltt", epochs: int = 1,
+              lr: float = 1e-3, batch_size: int = 32, loss_gain: float = 8.0, seed: int = 0, progress: bool = False,
+              **options: Any) -> tuple[Any, list[float]]:
+    """The network of the netx file ``path`` trained online on ``inputs`` [N, ..., T] and ``labels`` [N].
+
+    The file becomes slayer blocks (:func:`slayer_network`) wrapped for the online engine
+    (:func:`lava_fptt.online.wrap`); ``algo`` (``'sltt'``, ``'fptt'``, ``'sltt-k'``,
+    ``'tbptt'``, ``'bptt'``, with ``options`` as :func:`lava_fptt.training.make_method`
+    takes them) trains it with Adam for ``epochs`` passes over shuffled batches, with the
+    loss of the network's output kind (spike rates, or a graded readout's last step).
+    For arrays in memory (e.g. event streams); ``lava-fptt train --init NET.net`` does the
+    same with a data set, in a resumable run directory. Returns the trained network
+    (export it with :func:`netx_export.export_network`) and the mean loss of every epoch.
+    """
+    from tqdm.auto import tqdm
+
+    from lava_fptt.online import wrap
+    from lava_fptt.training import make_method, sequence_loss
+
+    if len(inputs) != len(labels) or len(inputs) == 0:
+        raise ValueError(f"fine_tune needs as many labels as inputs (at least one), got {len(inputs)} inputs "
+                         f"and {len(labels)} labels")
+    torch.manual_seed(seed)
+    model = wrap(slayer_network(path))
+    method = make_method(algo, **options)
+    loss_fn = sequence_loss(model.output_kind, loss_gain, late_weighting=method.late_weighting)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    x, y = torch.as_tensor(inputs, dtype=torch.float32), torch.as_tensor(labels, dtype=torch.long)
+    order = torch.Generator().manual_seed(seed)
+    losses = []
+    for epoch in range(epochs):
+        batches = torch.randperm(len(x), generator=order).split(batch_size)
+        total = 0.0
+        for batch in tqdm(batches, desc=f"fine-tune epoch {epoch + 1}/{epochs} [{algo}]", disable=not progress,
+                          leave=False):
+            loss, _ = method.train_batch(model, x[batch], y[batch], loss_fn, optimizer)
+            total += loss * len(batch)
+        losses.append(total / len(x))
+    model.reset_state()
+    return model, losses
 
 
 def integer(group: Any, key: str) -> int:

@@ -70,6 +70,8 @@ class FPTT(Method):
             if name not in self.w_bar:
                 self.w_bar[name] = p.detach().clone()
                 self.lam[name] = torch.zeros_like(p)
+            elif self.w_bar[name].device != p.device:  # restored from a checkpoint read onto the CPU
+                self.w_bar[name], self.lam[name] = self.w_bar[name].to(p.device), self.lam[name].to(p.device)
 
     def regularizer(self, params: dict[str, torch.nn.Parameter]) -> torch.Tensor:
         """R(W) summed over parameters (for inspection; training uses its closed-form gradient)."""

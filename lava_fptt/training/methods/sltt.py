@@ -41,10 +41,12 @@ import torch
 
 from ..engine import Method, SequenceLoss, SpikeRecord, chunks, gradient_sync, unwrap
 
-DEFAULT_CHUNK = 4
-"""Steps per network call and backward. Measured (``docs/online-training.md``): 4 already gets
-SLTT to about half of BPTT's time, larger chunks gain little more time but hold more memory per
-chunk, and 4 keeps the measured peak at T=2048 within 10% of that at T=128."""
+DEFAULT_CHUNK = 8
+"""Steps per network call and backward. Measured (``docs/online-training.md``, ``docs/speed.md``):
+with slayer's per-step loops compiled (:mod:`lava_fptt.neurons.cuba_fast`) what is left per
+chunk is Python round trips, and 8 steps per call took about 30 % less time than 4 on the
+benchmark network, while its peak (about 23 MB at T = 512) stayed below what chunks of 4 held
+before the compiled neuron (about 38 MB); it was 4 until then."""
 
 
 def step_loss(output: torch.Tensor, target: torch.Tensor, step: int, num_steps: int,
