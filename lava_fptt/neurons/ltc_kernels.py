@@ -250,14 +250,17 @@ def _dense_backward(g_a: np.ndarray, x: np.ndarray, w: np.ndarray, weight_exp: i
     ``w [N, C]``) from that of its output ``g_a [T, B, N]``: ``g_x = g_a w 2**e``,
     ``g_w = sum_{t,b} g_a x 2**e`` (``dense_int``'s shift passes ``2**weight_exp``)."""
     scale = 2.0 ** weight_exp
-    g_w = np.zeros(w.shape)
+    n_out = g_a.shape[2]
+    g_w_t = np.zeros((w.shape[1], n_out))  # [C, N]: rows written contiguously, transposed at the end
     for t in range(x.shape[0]):  # over the input's nonzero values only (spikes are sparse)
         for b in range(x.shape[1]):
             for c in range(x.shape[2]):
                 xv = x[t, b, c]
                 if xv != 0:
-                    g_w[:, c] += xv * g_a[t, b]
-    g_w *= scale
+                    row, grad = g_w_t[c], g_a[t, b]
+                    for n in range(n_out):
+                        row[n] += xv * grad[n]
+    g_w = g_w_t.T * scale
     if need_x:
         return (np.dot(g_a.reshape(-1, g_a.shape[2]), w) * scale).reshape(x.shape), g_w
     return np.zeros(x.shape), g_w
@@ -337,14 +340,17 @@ def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], x
         if recurrent and (t > 0 or need_state):  # d s[t-1] through the recurrent Dense: g_a[t] W_r 2**e
             g_carry += np.dot(g_a[t], w_rec_scaled)
     g_x, g_w = _dense_backward(g_a, x, w, weight_exp, need_x)
-    g_w_rec = np.zeros((n_out, n_out))
+    g_w_rec_t = np.zeros((n_out, n_out))  # [m, n]: rows written contiguously, transposed at the end
     if recurrent:  # sum_{t,b} g_a[t, b, n] s[t-1, b, m] 2**e, over the spikes only
         for t in range(steps):
             for b in range(batch):
+                grad = g_a[t, b]
                 for m in range(n_out):
                     if (s0[b, m] != 0 if t == 0 else s_all[t - 1, b, m] != 0):
-                        g_w_rec[:, m] += g_a[t, b]
-        g_w_rec *= rec_scale
+                        row = g_w_rec_t[m]
+                        for n in range(n_out):
+                            row[n] += grad[n]
+    g_w_rec = g_w_rec_t.T * rec_scale
     return g_x, g_w, g_w_rec, g_params, g_u, g_b, g_carry
 
 

@@ -101,14 +101,23 @@ def _state(x: Tensor) -> np.ndarray:
     return _array(x).astype(np.float64, copy=False)
 
 
+def _tensor(a: np.ndarray, device: torch.device) -> Tensor:
+    """``a`` as a tensor on ``device`` (no copy on the CPU)."""
+    t = torch.from_numpy(a)
+    return t if device.type == "cpu" else t.to(device)
+
+
 def _grads(ctx: Any, grads: tuple[Optional[np.ndarray], ...], like: Tensor) -> tuple[Optional[Tensor], ...]:
     """The gradients of the forward's inputs as tensors in those inputs' dtypes (None where not needed)."""
-    return tuple(None if g is None or not needed else torch.from_numpy(g.astype(dtype, copy=False)).to(like.device)
+    return tuple(None if g is None or not needed else _tensor(g.astype(dtype, copy=False), like.device)
                  for g, needed, dtype in zip(grads, ctx.needs_input_grad, ctx.dtypes))
 
 
-def _numpy_dtype(x: Optional[Tensor]) -> Optional[np.dtype]:
-    return None if x is None else torch.empty(0, dtype=x.dtype).numpy().dtype
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}
+
+
+def _numpy_dtype(x: Optional[Tensor]) -> Optional[type]:
+    return None if x is None else _NUMPY_DTYPES[x.dtype]
 
 
 class _LTCLayer(torch.autograd.Function):
@@ -131,9 +140,8 @@ class _LTCLayer(torch.autograd.Function):
         ctx.saved = (trace, x_np, w_int, w_slope, w_rec, w_rec_slope, p_int, p_slope, state, weight_exp)
         ctx.dtypes = [_numpy_dtype(v) for v in (x, weight, rec_weight, raw, u0, b0, s0)]
         _, u, b, _ = trace
-        return (torch.from_numpy(spikes).to(x.device).permute(2, 0, 1),
-                torch.from_numpy(u[-1].astype(np.float64)).to(x.device),
-                torch.from_numpy(b[-1].astype(np.float64)).to(x.device))
+        return (_tensor(spikes, x.device).permute(2, 0, 1), _tensor(u[-1].astype(np.float64), x.device),
+                _tensor(b[-1].astype(np.float64), x.device))
 
     @staticmethod
     def backward(ctx: Any, g_s: Tensor, g_u_last: Tensor, g_b_last: Tensor) -> tuple[Optional[Tensor], ...]:
@@ -157,7 +165,7 @@ class _ReadoutLayer(torch.autograd.Function):
         trace = kernels.readout_forward(x_np, w_int, weight_exp, p_int, u0_np, _KNOTS)
         ctx.saved = (trace, x_np, w_int, w_slope, p_int, p_slope, u0_np, weight_exp)
         ctx.dtypes = [_numpy_dtype(v) for v in (x, weight, raw, u0)]
-        return torch.from_numpy(trace[1].astype(np.float64)).to(x.device)
+        return _tensor(trace[1].astype(np.float64), x.device)
 
     @staticmethod
     def backward(ctx: Any, g_out: Tensor) -> tuple[Optional[Tensor], ...]:
