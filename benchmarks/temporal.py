@@ -60,9 +60,11 @@ def spiking_config(job: dict[str, Any]) -> Any:
         params = {"chunk": job["tbptt_chunk"]}
     sizes = (job["channels"], job["hidden"], job["classes"])
     return TrainConfig(dataset=job["dataset"], data_samples=job["data_samples"], encoding=encoding,
-                       network=NetworkConfig(sizes=sizes, model=neuron, recurrent=True),
+                       network=NetworkConfig(sizes=sizes, model=neuron, recurrent=True,
+                                             reset_frac=job.get("reset_frac", 0.0)),
                        algo=algo, algo_params=params, epochs=job["epochs"], batch_size=batch, lr=lr,
-                       optimizer=optimizer, lr_schedule="cosine", seed=job["seed"])
+                       optimizer=optimizer, lr_schedule="cosine", loss_gain=job.get("loss_gain", 8.0),
+                       seed=job["seed"])
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +86,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
                "seconds_per_epoch": statistics.mean(m["seconds"] for m in metrics),
                "settings": f"{config.algo} {config.algo_params} {config.optimizer} lr {config.lr} "
-                           f"batch {config.batch_size}"}
+                           f"batch {config.batch_size} reset {config.network.reset_frac} gain {config.loss_gain}"}
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"model": job["model"], "seed": job["seed"], "epochs": job["epochs"], **row, "peak_mb": peak_kb / 1024}
 
@@ -182,6 +184,9 @@ def main() -> None:
     parser.add_argument("--baseline-lr", type=float, default=3e-3, help="learning rate of the GRU and the LSTM")
     parser.add_argument("--baseline-hidden", type=int,
                         help="units of the GRU and the LSTM (default: the parameter count nearest the LTC network's)")
+    parser.add_argument("--reset-frac", type=float, default=0.0,
+                        help="LTC: the fraction of the membrane a spike removes (default: 0, no reset)")
+    parser.add_argument("--loss-gain", type=float, default=8.0, help="spiking models: the readout's logit gain")
     parser.add_argument("--tbptt-chunk", type=int, default=8)
     parser.add_argument("--fptt-chunk", type=int, default=1)
     parser.add_argument("--fptt-optimizer", default="adamax")
