@@ -30,7 +30,7 @@ gives ``W_r s[t-1]`` in both.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -120,7 +120,7 @@ class _LiquidBlock(nn.Module):
     def _quantized_forward(self, x: torch.Tensor) -> torch.Tensor:
         """The deployed integers: weights, parameters, ``Dense`` and neurons of the whole chunk as one
         autograd node (:mod:`lava_fptt.neurons.ltc_train`)."""
-        state = self._carried_state(x.shape[0], QAT_DTYPE, x.device)
+        state = self._carried_state(x.shape[0], None, x.device)  # the layer reads any float dtype
         out, self._state = self._layer(x.permute(2, 0, 1), self._raw_params(), state)
         return out.permute(1, 2, 0)
 
@@ -181,14 +181,16 @@ class _LiquidBlock(nn.Module):
             neuron.create_dataset(name, data=value.astype(np.int32))
 
     # ---------------------------------------------------------------- internals
-    def _carried_state(self, batch: int, dtype: torch.dtype, device: torch.device) -> NamedTuple:
+    def _carried_state(self, batch: int, dtype: Optional[torch.dtype], device: torch.device) -> NamedTuple:
+        """The state before this call (zeros at first), in ``dtype`` (None: as carried; zeros in
+        :data:`QAT_DTYPE`)."""
         if self._state is None:
-            zeros = torch.zeros(batch, self.out_features, dtype=dtype, device=device)
+            zeros = torch.zeros(batch, self.out_features, dtype=dtype or QAT_DTYPE, device=device)
             return self._state_type(*(zeros for _ in self._state_type._fields))
         if self._state[0].shape[0] != batch:
             raise ValueError(f"carried state has batch size {self._state[0].shape[0]}, input has "
                              f"{batch}: call reset_state() between batches")
-        return type(self._state)(*(v.to(dtype) for v in self._state))
+        return self._state if dtype is None else type(self._state)(*(v.to(dtype) for v in self._state))
 
     def _raw_params(self) -> torch.Tensor:
         """The float neuron parameters stacked ``[P, N]`` in the order of the integer parameter type."""
