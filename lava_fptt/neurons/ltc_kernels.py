@@ -19,9 +19,9 @@ numbers element by element in machine code (numba, compiled once and cached on d
 
 The step functions of :mod:`lava_fptt.neurons.ltc` stay the definition (Lava's
 ``fixed_pt`` models run them); these loops are its compiled form for training and are
-tested against it integer for integer, saturations included
-(``tests/test_ltc_kernels.py``), and against autograd through the composed torch form
-(``tests/test_ltc_train.py``). Integers are int64 throughout (products of 24-bit states
+tested against it integer for integer, saturations included, and against autograd
+through the composed torch form (``tests/test_ltc_train.py``); the blocks built on them
+against Lava's ``fixed_pt`` models (``tests/test_ltc_network.py``). Integers are int64 throughout (products of 24-bit states
 and 16-bit factors); gradients are float64.
 """
 from __future__ import annotations
@@ -143,6 +143,16 @@ def _feed_forward(x: np.ndarray, w_t: np.ndarray, weight_exp: int, out: np.ndarr
 
 # ----------------------------------------------------------------------------- the steps
 @njit(inline="always")
+def _previous(t: int, b: int, n: int, u0: np.ndarray, b0: np.ndarray, s0: np.ndarray, u_all: np.ndarray,
+              b_all: np.ndarray, s_all: np.ndarray) -> tuple[int, int, int]:
+    """The state ``u, b, s`` of neuron ``n`` of sample ``b`` before step ``t``: the initial state at
+    ``t = 0``, else that stored after step ``t - 1``."""
+    if t == 0:
+        return np.int64(u0[b, n]), np.int64(b0[b, n]), np.int64(s0[b, n])
+    return np.int64(u_all[t - 1, b, n]), np.int64(b_all[t - 1, b, n]), np.int64(s_all[t - 1, b, n])
+
+
+@njit(inline="always")
 def _ltc_step(a: int, u_prev: int, b_prev: int, s_prev: int, p: np.ndarray, n: int, knots: np.ndarray
               ) -> tuple[int, int, int, int, int, int, int, int, int, int, int, int]:
     """:func:`~lava_fptt.neurons.ltc.ltc_step_int_parts` of neuron ``n`` (parameters ``p [10, N]``)
@@ -211,11 +221,7 @@ def ltc_forward(x: np.ndarray, w: np.ndarray, w_rec: np.ndarray, recurrent: bool
                 for n in range(n_out):
                     a[n] += _dense_shift(r[n], weight_exp)
             for n in range(n_out):
-                if t == 0:
-                    u_prev, b_prev, s_prev = np.int64(u0[b, n]), np.int64(b0[b, n]), np.int64(s0[b, n])
-                else:
-                    u_prev, b_prev, s_prev = (np.int64(u_all[t - 1, b, n]), np.int64(b_all[t - 1, b, n]),
-                                              np.int64(s_all[t - 1, b, n]))
+                u_prev, b_prev, s_prev = _previous(t, b, n, u0, b0, s0, u_all, b_all, s_all)
                 q = _ltc_step(a[n], u_prev, b_prev, s_prev, p, n, knots)
                 u_all[t, b, n], b_all[t, b, n], s_all[t, b, n] = q[_U], q[_B], q[_S]
                 s_out[t, b, n] = q[_S]
@@ -297,11 +303,7 @@ def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], x
     for t in range(steps - 1, -1, -1):
         for b in range(batch):
             for n in range(n_out):
-                if t == 0:
-                    u_prev, b_prev, s_prev = np.int64(u0[b, n]), np.int64(b0[b, n]), np.int64(s0[b, n])
-                else:
-                    u_prev, b_prev, s_prev = (np.int64(u_all[t - 1, b, n]), np.int64(b_all[t - 1, b, n]),
-                                              np.int64(s_all[t - 1, b, n]))
+                u_prev, b_prev, s_prev = _previous(t, b, n, u0, b0, s0, u_all, b_all, s_all)
                 i_in, i, z_m, tau_m_int, z_adp, tau_adp, b_new, theta_in, theta, u_in, s, _ = _ltc_step(
                     a_all[t, b, n], u_prev, b_prev, s_prev, p, n, knots)
                 s_m = _slope(z_m, knots) * _GATE_SCALE
