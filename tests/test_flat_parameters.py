@@ -8,6 +8,7 @@ from lava_fptt.training.config import make_optimizer
 from lava_fptt.training.engine import RateCrossEntropy, trainable
 from lava_fptt.training.flat import FlatParameters, flat_parameters
 from lava_fptt.training.methods.fptt import FPTT
+from lava_fptt.training.methods.fptt_kernels import supports
 
 
 def model(seed: int = 0) -> torch.nn.Module:
@@ -67,9 +68,10 @@ def test_a_parameter_given_new_storage_is_refused_at_the_next_step() -> None:
         optimizer.step()
 
 
-def test_fptt_over_a_flat_optimizer_equals_fptt_over_the_separate_parameters() -> None:
-    """The same updates (regularizer, clip, Adam, duals) on one vector as on the list, and the same
-    per-parameter state to checkpoint."""
+@pytest.mark.parametrize("name, reference", [("adam", torch.optim.Adam), ("adamax", torch.optim.Adamax)])
+def test_fptt_over_a_flat_optimizer_equals_fptt_over_the_separate_parameters(name: str, reference: type) -> None:
+    """The same updates (regularizer, clip, optimizer, duals) on one vector, as one compiled call,
+    as torch's on the list, and the same per-parameter and optimizer state to checkpoint."""
     torch.manual_seed(1)
     x, y = torch.rand(6, 5, 12), torch.randint(0, 3, (6,))
 
@@ -90,13 +92,20 @@ def test_fptt_over_a_flat_optimizer_equals_fptt_over_the_separate_parameters() -
     for flat in (True, False):
         net = Steps()
         params = list(net.parameters())
-        optimizer = make_optimizer("adam", params, 0.02) if flat else torch.optim.Adam(params, lr=0.02)
+        optimizer = make_optimizer(name, params, 0.02) if flat else reference(params, lr=0.02)
         assert (flat_parameters(optimizer, trainable(net).values()) is not None) == flat
+        assert supports(optimizer) == flat  # the flat vector takes the compiled update
         method = FPTT(chunk=3, alpha=0.2, clip=0.5)
         for _ in range(3):
             method.train_batch(net, x, y, loss_fn, optimizer)
-        results.append((list(net.parameters()), method.state_dict()))
-    (p_flat, s_flat), (p_list, s_list) = results
+        moments = [torch.cat([v.reshape(-1) for v in moment]) for moment in
+                   zip(*([s[k] for k in sorted(s) if k != "step"] for s in optimizer.state.values()))]
+        steps = {float(s["step"]) for s in optimizer.state.values()}
+        results.append((list(net.parameters()), method.state_dict(), moments, steps))
+    (p_flat, s_flat, m_flat, step_flat), (p_list, s_list, m_list, step_list) = results
+    assert step_flat == step_list == {12.0}  # 3 batches of 4 chunks
+    for a, b in zip(m_flat, m_list, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     for a, b in zip(p_flat, p_list):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     for key in ("w_bar", "lam"):

@@ -35,6 +35,7 @@ import torch
 
 from ..engine import Method, SequenceLoss, step_every_chunk, trainable
 from ..flat import flat_parameters
+from .fptt_kernels import fptt_update, supports
 
 Tensor = torch.Tensor
 
@@ -130,6 +131,12 @@ class FPTT(Method):
         if flat is not None:  # one vector each: a handful of operations per update whatever the parameters
             w_bar, lam = self._flat_state(params)
             weights, grads, w_bars, lams = [flat.vector], [flat.grad], [w_bar], [lam]
+            if supports(optimizer):  # and the whole update one compiled call
+                def compiled_step() -> None:
+                    flat.check()
+                    fptt_update(optimizer, w_bar, lam, self.alpha, self.clip)
+
+                return step_every_chunk(model, x, target, loss_fn, optimizer, self.chunk, compiled_step)
         else:
             weights, w_bars, lams = self._lists(params)
             grads = []
