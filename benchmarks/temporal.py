@@ -54,7 +54,8 @@ def spiking_config(job: dict[str, Any]) -> Any:
     params: dict[str, Any] = {}
     optimizer, lr, batch = "adam", job["lr"], job["batch"]
     if algo == "fptt":
-        params = {"chunk": job["fptt_chunk"], "late_weighting": job["fptt_late_weighting"]}
+        params = {"chunk": job["fptt_chunk"], "late_weighting": job["fptt_late_weighting"],
+                  **({"alpha": job["fptt_alpha"]} if job.get("fptt_alpha") is not None else {})}
         optimizer, lr, batch = job["fptt_optimizer"], job["fptt_lr"] or lr, job["fptt_batch"] or batch
     elif algo == "tbptt":
         params = {"chunk": job["tbptt_chunk"]}
@@ -192,6 +193,7 @@ def main() -> None:
     parser.add_argument("--fptt-optimizer", default="adamax")
     parser.add_argument("--fptt-lr", type=float, help="default: --lr")
     parser.add_argument("--fptt-batch", type=int, help="default: --batch")
+    parser.add_argument("--fptt-alpha", type=float, help="FPTT's regularizer strength (default: the method's, 0.1)")
     parser.add_argument("--fptt-late-weighting", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "temporal"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
