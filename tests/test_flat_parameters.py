@@ -34,30 +34,34 @@ def test_parameters_keep_their_values_and_backward_fills_the_gradient_vector() -
     assert torch.equal(flat.grad[:35], next(net.parameters()).grad.reshape(-1))
 
 
+def step_each(pairs: tuple[tuple[torch.nn.Module, torch.optim.Optimizer], ...], x: torch.Tensor) -> None:
+    """One optimizer step of every (network, optimizer) pair on the same loss of ``x``."""
+    for m, opt in pairs:
+        opt.zero_grad()
+        m(x).square().mean().backward()
+        opt.step()
+
+
+def assert_same_parameters(a: torch.nn.Module, b: torch.nn.Module) -> None:
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("name, reference", [("adam", torch.optim.Adam), ("adamax", torch.optim.Adamax)])
 def test_a_flat_optimizer_takes_the_steps_of_the_separate_one(name: str, reference: type) -> None:
     net, twin = model(), model()
     optimizer, twin_optimizer = make_optimizer(name, net.parameters(), 0.05), reference(twin.parameters(), lr=0.05)
     for step in range(5):
         x = torch.randn(4, 5, generator=torch.Generator().manual_seed(step))
-        for m, opt in ((net, optimizer), (twin, twin_optimizer)):
-            opt.zero_grad()
-            m(x).square().mean().backward()
-            opt.step()
-    for a, b in zip(net.parameters(), twin.parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        step_each(((net, optimizer), (twin, twin_optimizer)), x)
+    assert_same_parameters(net, twin)
     # a state saved over the separate parameters (runs written before) continues the same run
     resumed = model(seed=3)
     resumed.load_state_dict(twin.state_dict())
     flat_opt = make_optimizer(name, resumed.parameters(), 0.05)
     flat_opt.load_state_dict(twin_optimizer.state_dict())
-    x = torch.randn(4, 5)
-    for m, opt in ((resumed, flat_opt), (twin, twin_optimizer)):
-        opt.zero_grad()
-        m(x).square().mean().backward()
-        opt.step()
-    for a, b in zip(resumed.parameters(), twin.parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    step_each(((resumed, flat_opt), (twin, twin_optimizer)), torch.randn(4, 5))
+    assert_same_parameters(resumed, twin)
 
 
 def test_a_parameter_given_new_storage_is_refused_at_the_next_step() -> None:
