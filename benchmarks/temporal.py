@@ -9,8 +9,9 @@ learning rate, one torch thread, for each seed:
   (``16-H(recurrent)-10``, quantization-aware, i.e. the integers Lava runs) trained with
   FPTT (options ``--fptt-*``), BPTT and TBPTT (chunks of ``--tbptt-chunk``);
 - ``cuba-bptt``: recurrent slayer CUBA layers, BPTT;
-- ``gru``, ``lstm``: ``torch.nn.GRU`` / ``torch.nn.LSTM`` of ``H`` units and a linear
-  readout on the last step, BPTT, Adam (:mod:`lava_fptt.bench.baselines`).
+- ``gru``, ``lstm``: ``torch.nn.GRU`` / ``torch.nn.LSTM`` and a linear readout on the last
+  step, BPTT, Adam (:mod:`lava_fptt.bench.baselines`), with the number of units whose
+  parameter count is nearest the LTC network's (``--baseline-hidden`` sets it instead).
 
 Each (model, seed) trains in a fresh process; one row per finished run is appended to
 ``OUT/runs.csv`` (test accuracy after the last epoch, trainable parameters, seconds per
@@ -53,15 +54,18 @@ def spiking_config(job: dict[str, Any]) -> Any:
     params: dict[str, Any] = {}
     optimizer, lr, batch = "adam", job["lr"], job["batch"]
     if algo == "fptt":
-        params = {"chunk": job["fptt_chunk"], "late_weighting": job["fptt_late_weighting"]}
+        params = {"chunk": job["fptt_chunk"], "late_weighting": job["fptt_late_weighting"],
+                  **({"alpha": job["fptt_alpha"]} if job.get("fptt_alpha") is not None else {})}
         optimizer, lr, batch = job["fptt_optimizer"], job["fptt_lr"] or lr, job["fptt_batch"] or batch
     elif algo == "tbptt":
         params = {"chunk": job["tbptt_chunk"]}
     sizes = (job["channels"], job["hidden"], job["classes"])
     return TrainConfig(dataset=job["dataset"], data_samples=job["data_samples"], encoding=encoding,
-                       network=NetworkConfig(sizes=sizes, model=neuron, recurrent=True),
+                       network=NetworkConfig(sizes=sizes, model=neuron, recurrent=True,
+                                             reset_frac=job.get("reset_frac", 0.0)),
                        algo=algo, algo_params=params, epochs=job["epochs"], batch_size=batch, lr=lr,
-                       optimizer=optimizer, lr_schedule="cosine", seed=job["seed"])
+                       optimizer=optimizer, lr_schedule="cosine", loss_gain=job.get("loss_gain", 8.0),
+                       seed=job["seed"])
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +87,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
                "seconds_per_epoch": statistics.mean(m["seconds"] for m in metrics),
                "settings": f"{config.algo} {config.algo_params} {config.optimizer} lr {config.lr} "
-                           f"batch {config.batch_size}"}
+                           f"batch {config.batch_size} reset {config.network.reset_frac} gain {config.loss_gain}"}
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"model": job["model"], "seed": job["seed"], "epochs": job["epochs"], **row, "peak_mb": peak_kb / 1024}
 
@@ -94,7 +98,7 @@ def train_baseline(job: dict[str, Any]) -> dict[str, Any]:
 
     import torch
 
-    from lava_fptt.bench.baselines import RecurrentClassifier, evaluate, parameter_count, train_batch
+    from lava_fptt.bench.baselines import RecurrentClassifier, evaluate, matched_hidden, parameter_count, train_batch
     from lava_fptt.data import DEFAULT_ENCODINGS, Encoding, load_dataset
 
     default = DEFAULT_ENCODINGS[job["dataset"]]
@@ -102,7 +106,9 @@ def train_baseline(job: dict[str, Any]) -> dict[str, Any]:
     train_data = load_dataset(job["dataset"], "train", encoding=encoding, data_samples=job["data_samples"])
     test_data = load_dataset(job["dataset"], "test", encoding=encoding, data_samples=job["data_samples"])
     torch.manual_seed(job["seed"])
-    model = RecurrentClassifier(job["model"], train_data.num_channels, job["hidden"], train_data.num_classes)
+    hidden = job["baseline_hidden"] or matched_hidden(job["model"], train_data.num_channels, train_data.num_classes,
+                                                      ltc_parameters(job))
+    model = RecurrentClassifier(job["model"], train_data.num_channels, hidden, train_data.num_classes)
     lr = job["baseline_lr"]
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     seconds = []
@@ -117,7 +123,15 @@ def train_baseline(job: dict[str, Any]) -> dict[str, Any]:
     model.eval()
     return {"test_accuracy": evaluate(model, test_data), "train_accuracy": evaluate(model, train_data),
             "parameters": parameter_count(model), "seconds_per_epoch": statistics.mean(seconds),
-            "settings": f"bptt adam lr {lr} batch {job['batch']}"}
+            "settings": f"bptt adam lr {lr} batch {job['batch']} hidden {hidden}"}
+
+
+def ltc_parameters(job: dict[str, Any]) -> int:
+    """Trainable parameters of the job's recurrent LTC network (what the baselines are sized to)."""
+    from lava_fptt.training.trainer import build_model
+
+    model = build_model(spiking_config({**job, "model": "ltc-bptt"}))
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def finished(csv_path: pathlib.Path) -> set[tuple[str, int, int]]:
@@ -169,11 +183,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3, help="learning rate of the spiking models but ltc-fptt")
     parser.add_argument("--baseline-lr", type=float, default=3e-3, help="learning rate of the GRU and the LSTM")
+    parser.add_argument("--baseline-hidden", type=int,
+                        help="units of the GRU and the LSTM (default: the parameter count nearest the LTC network's)")
+    parser.add_argument("--reset-frac", type=float, default=0.0,
+                        help="LTC: the fraction of the membrane a spike removes (default: 0, no reset)")
+    parser.add_argument("--loss-gain", type=float, default=8.0, help="spiking models: the readout's logit gain")
     parser.add_argument("--tbptt-chunk", type=int, default=8)
     parser.add_argument("--fptt-chunk", type=int, default=1)
     parser.add_argument("--fptt-optimizer", default="adamax")
     parser.add_argument("--fptt-lr", type=float, help="default: --lr")
     parser.add_argument("--fptt-batch", type=int, help="default: --batch")
+    parser.add_argument("--fptt-alpha", type=float, help="FPTT's regularizer strength (default: the method's, 0.1)")
     parser.add_argument("--fptt-late-weighting", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "temporal"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)

@@ -7,7 +7,8 @@ and 10 classes. Cases:
 - ``ltc`` (this checkout) and ``ltc-old`` (the LTC code of ``--baseline``, a commit
   before the fast step, extracted with ``git archive`` into a temporary folder and
   imported from there): a recurrent LTC network, quantization-aware, trained with BPTT
-  and with FPTT (an update every step, the reference's setting);
+  and with FPTT (an update every step, the reference's setting; and chunks of 8 steps), Adam as each version's
+  trainer builds it (``make_optimizer`` where the code has it);
 - ``cuba-rec``: recurrent slayer CUBA, BPTT;
 - ``gru``: ``torch.nn.GRU`` of 128 units and a linear readout, BPTT.
 
@@ -38,8 +39,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 BASELINE = "483febb"
 """The last commit whose LTC blocks ran quantization-aware training as composed torch operations."""
-CASES = [("ltc-old", "bptt"), ("ltc", "bptt"), ("ltc-old", "fptt"), ("ltc", "fptt"), ("cuba-rec", "bptt"),
-         ("gru", "bptt")]
+CASES = [("ltc-old", "bptt"), ("ltc", "bptt"), ("ltc-old", "fptt"), ("ltc", "fptt"), ("ltc-old", "fptt8"),
+         ("ltc", "fptt8"), ("cuba-rec", "bptt"), ("gru", "bptt")]
+CHUNKS = {"fptt": 1, "fptt8": 8}
+"""FPTT cases: chunks of one step (the reference's update every step) and of 8 (the CLI's default)."""
 
 
 def worker(model: str, algo: str, batch: int, steps: int, inputs: int, hidden: int, batches: int) -> dict[str, Any]:
@@ -66,8 +69,13 @@ def worker(model: str, algo: str, batch: int, steps: int, inputs: int, hidden: i
         kind = "cuba" if model == "cuba-rec" else "ltc"
         net = SpikingNetwork(NetworkConfig(sizes=(inputs, hidden, 10), model=kind, recurrent=True))
         net.run(torch.zeros(1, inputs, 1))
-        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-        method = make_method(algo, **({"chunk": 1} if algo == "fptt" else {}))
+        try:  # the optimizer this version's trainer builds (one flat vector where it can)
+            from lava_fptt.training.config import make_optimizer
+        except ImportError:  # older code: torch's Adam over the parameters
+            optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        else:
+            optimizer = make_optimizer("adam", net.parameters(), 1e-3)
+        method = make_method("fptt", chunk=CHUNKS[algo]) if algo in CHUNKS else make_method(algo)
         loss_fn = sequence_loss(net.output_kind, 8.0, late_weighting=method.late_weighting)
 
         def one() -> None:

@@ -11,12 +11,15 @@ from lava_fptt.training import TrainConfig
 from lava_fptt.training.config import make_optimizer
 
 
-def test_optimizers_by_name_are_the_multi_tensor_torch_ones() -> None:
-    params = [torch.nn.Parameter(torch.ones(3))]
+def test_optimizers_by_name_are_torch_ones_over_one_flat_vector() -> None:
+    params = [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2, 2))]
     adamax = make_optimizer("adamax", params, 0.01)
-    assert isinstance(adamax, torch.optim.Adamax) and adamax.defaults["foreach"] is True
-    assert adamax.defaults["lr"] == 0.01
+    assert isinstance(adamax, torch.optim.Adamax) and adamax.defaults["lr"] == 0.01
+    assert [p.numel() for p in adamax.param_groups[0]["params"]] == [7]
     assert isinstance(make_optimizer("adam", params, 0.01), torch.optim.Adam)
+    mixed = [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(3, dtype=torch.float64))]
+    fallback = make_optimizer("adam", mixed, 0.01)  # cannot share one vector: torch's multi-tensor Adam
+    assert fallback.defaults["foreach"] is True and len(fallback.param_groups[0]["params"]) == 2
     with pytest.raises(ValueError, match="optimizer must be one of"):
         make_optimizer("sgd", params, 0.01)
     with pytest.raises(ValueError, match="optimizer must be one of"):

@@ -30,7 +30,7 @@ gives ``W_r s[t-1]`` in both.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -106,7 +106,7 @@ class _LiquidBlock(StatefulBlock):
     def _quantized_forward(self, x: torch.Tensor) -> torch.Tensor:
         """The deployed integers: weights, parameters, ``Dense`` and neurons of the whole chunk as one
         autograd node (:mod:`lava_fptt.neurons.ltc_train`)."""
-        state = self._carried_state(x.shape[0], QAT_DTYPE, x.device)
+        state = self._carried_state(x.shape[0], None, x.device)  # the layer reads any float dtype
         out, self._state = self._layer(x.permute(2, 0, 1), self._raw_params(), state)
         return out.permute(1, 2, 0)
 
@@ -129,14 +129,14 @@ class _LiquidBlock(StatefulBlock):
     # -------------------------------------------------------------- integer view
     def integer_weights(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The Dense integers used in quantized mode: feed-forward and recurrent (or None)."""
-        w = _to_int64(quantize_weight(self.weight, self.weight_exp)[0])
-        w_rec = None if self.rec_weight is None else _to_int64(quantize_weight(self.rec_weight, self.weight_exp)[0])
+        w = quantize_weight(self.weight, self.weight_exp)[0]
+        w_rec = None if self.rec_weight is None else quantize_weight(self.rec_weight, self.weight_exp)[0]
         return w, w_rec
 
     def integer_params(self) -> NamedTuple:
         """The integer neuron parameters used in quantized mode, as int64 numpy arrays."""
         ints, _ = quantize_params(self._raw_params(), self._int_params._fields)
-        return self._int_params(*(_to_int64(v) for v in ints.unbind(0)))
+        return self._int_params(*ints)
 
     def export_hdf5(self, group: Any) -> None:
         """Write this layer into the netx HDF5 group ``group`` (format: ``docs/netx_ltc_format.md``).
@@ -150,23 +150,20 @@ class _LiquidBlock(StatefulBlock):
                     NetxLayer(*self.integer_weights(), self.weight_exp, self.integer_params()))
 
     # ---------------------------------------------------------------- internals
-    def _carried_state(self, batch: int, dtype: torch.dtype, device: torch.device) -> NamedTuple:
+    def _carried_state(self, batch: int, dtype: Optional[torch.dtype], device: torch.device) -> NamedTuple:
+        """The state before this call (zeros at first), in ``dtype`` (None: as carried; zeros in
+        :data:`QAT_DTYPE`)."""
         if self._state is None:
-            zeros = torch.zeros(batch, self.out_features, dtype=dtype, device=device)
+            zeros = torch.zeros(batch, self.out_features, dtype=dtype or QAT_DTYPE, device=device)
             return self._state_type(*(zeros for _ in self._state_type._fields))
         if self._state[0].shape[0] != batch:
             raise ValueError(f"carried state has batch size {self._state[0].shape[0]}, input has "
                              f"{batch}: call reset_state() between batches")
-        return type(self._state)(*(v.to(dtype) for v in self._state))
+        return self._state if dtype is None else type(self._state)(*(v.to(dtype) for v in self._state))
 
     def _raw_params(self) -> torch.Tensor:
         """The float neuron parameters stacked ``[P, N]`` in the order of the integer parameter type."""
         return torch.stack([getattr(self, name) for name in self._int_params._fields])
-
-
-def _to_int64(v: torch.Tensor) -> np.ndarray:
-    """A tensor holding integers as an int64 numpy array."""
-    return v.detach().cpu().numpy().astype(np.int64)
 
 
 class _SpikingBlock(_LiquidBlock):

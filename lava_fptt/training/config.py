@@ -10,6 +10,7 @@ import torch
 
 from ..data import Encoding
 from ..models.network import NetworkConfig
+from .flat import flat_optimizer
 
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -18,11 +19,17 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax}
 
 
 def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    """The optimizer ``name`` over ``params``, its multi-tensor implementation (one call per
-    operation for all parameters: methods that step every time step call it often)."""
+    """The optimizer ``name`` over the trainable ``params``, laid out as one flat vector
+    (:mod:`.flat`: methods that step every time step pay a few operations per update, not a
+    few per parameter); where they cannot be (several dtypes or devices), torch's
+    multi-tensor implementation over the separate parameters."""
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
-    return OPTIMIZERS[name](params, lr=lr, foreach=True)
+    params = [p for p in params if p.requires_grad]
+    try:
+        return flat_optimizer(name, params, lr)
+    except ValueError:
+        return OPTIMIZERS[name](params, lr=lr, foreach=True)
 
 
 def epoch_lr(config: TrainConfig, epoch: int) -> float:

@@ -68,7 +68,8 @@ class SpikeRecord:
     def add(self, output: torch.Tensor, start: int) -> None:
         """Store ``output`` [B, K, t] as steps [start, start + t)."""
         output = output.detach()
-        binary = bool(((output == 0) | (output == 1)).all())
+        graded = self._spikes is not None and self._spikes.dtype != torch.bool
+        binary = not graded and bool(((output == 0) | (output == 1)).all())
         if self._spikes is None:
             dtype = torch.bool if binary else output.dtype
             self._spikes = torch.zeros(*output.shape[:-1], self.num_steps, dtype=dtype, device=output.device)
@@ -159,7 +160,7 @@ def step_every_chunk(model: torch.nn.Module, x: torch.Tensor, target: torch.Tens
     net.reset_state()
     num_steps = x.shape[-1]
     record = SpikeRecord(num_steps)
-    total, count = 0.0, 0
+    losses = []
     for start, stop in chunks(num_steps, chunk):
         output = model(x[..., start:stop])
         loss = loss_fn(output, target, start, num_steps)
@@ -168,8 +169,8 @@ def step_every_chunk(model: torch.nn.Module, x: torch.Tensor, target: torch.Tens
         step()
         net.detach_state()
         record.add(output, start)
-        total, count = total + loss.item(), count + 1
-    return total / count, record.spikes
+        losses.append(loss.detach())
+    return float(torch.stack(losses).mean()), record.spikes
 
 
 class Method(abc.ABC):

@@ -34,6 +34,17 @@ from typing import Any, Optional
 import torch
 
 from ..engine import Method, SequenceLoss, step_every_chunk, trainable
+from ..flat import flat_parameters
+from .fptt_kernels import fptt_update, supports
+
+Tensor = torch.Tensor
+
+
+def clip_grad_norm(grads: list[Tensor], max_norm: float) -> None:
+    """Scale ``grads`` in place so that their joint 2-norm is at most ``max_norm`` (the rule of
+    ``torch.nn.utils.clip_grad_norm_``: times ``min(1, max_norm / (norm + 1e-6))``), in four operations."""
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
 
 
 class FPTT(Method):
@@ -71,20 +82,27 @@ class FPTT(Method):
 
     @torch.no_grad()
     def add_regularizer_grad(self, params: dict[str, torch.nn.Parameter]) -> None:
-        """p.grad += dR/dW = alpha (W - W_bar) - lam / 2 (one multi-tensor operation per term)."""
+        """p.grad += dR/dW = alpha (W - W_bar) - lam / 2."""
         for p in params.values():
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
         weights, w_bar, lam = self._lists(params)
-        grad = torch._foreach_sub(weights, w_bar)
-        torch._foreach_mul_(grad, self.alpha)
-        torch._foreach_add_(grad, lam, alpha=-0.5)
-        torch._foreach_add_([p.grad for p in weights], grad)
+        self._regularizer_grad(weights, [p.grad for p in weights], w_bar, lam)
 
     @torch.no_grad()
     def update_duals(self, params: dict[str, torch.nn.Parameter]) -> None:
         """lam <- lam - alpha (W - W_bar); then W_bar <- (W_bar + W)/2 - lam/(2 alpha)."""
-        weights, w_bar, lam = self._lists(params)
+        self._duals(*self._lists(params))
+
+    def _regularizer_grad(self, weights: list[Tensor], grads: list[Tensor], w_bar: list[Tensor],
+                          lam: list[Tensor]) -> None:
+        """grads += alpha (W - W_bar) - lam / 2, one multi-tensor operation per term."""
+        term = torch._foreach_sub(weights, w_bar)
+        torch._foreach_mul_(term, self.alpha)
+        torch._foreach_add_(term, lam, alpha=-0.5)
+        torch._foreach_add_(grads, term)
+
+    def _duals(self, weights: list[Tensor], w_bar: list[Tensor], lam: list[Tensor]) -> None:
         moved = torch._foreach_sub(weights, w_bar)
         torch._foreach_mul_(moved, self.alpha)  # a factor, not add's alpha=: any float alpha, even one past float32
         torch._foreach_sub_(lam, moved)
@@ -92,21 +110,51 @@ class FPTT(Method):
         torch._foreach_mul_(w_bar, 0.5)
         torch._foreach_add_(w_bar, lam, alpha=-1.0 / (2 * self.alpha))
 
-    def _lists(self, params: dict[str, torch.nn.Parameter]) -> tuple[list[torch.Tensor], ...]:
+    def _lists(self, params: dict[str, torch.nn.Parameter]) -> tuple[list[Tensor], ...]:
         names = list(params)
         return [params[n] for n in names], [self.w_bar[n] for n in names], [self.lam[n] for n in names]
+
+    def _flat_state(self, params: dict[str, torch.nn.Parameter]) -> tuple[Tensor, Tensor]:
+        """W_bar and lam as vectors laid out as the parameters of a flat optimizer; the entries of
+        ``w_bar`` and ``lam`` become views of them (what :meth:`state_dict` saves)."""
+        sizes = [p.numel() for p in params.values()]
+        vectors = []
+        for state in (self.w_bar, self.lam):
+            vector = torch.cat([state[n].reshape(-1) for n in params])
+            state.update({n: v.view_as(p) for (n, p), v in zip(params.items(), vector.split(sizes))})
+            vectors.append(vector)
+        return vectors[0], vectors[1]
 
     def train_batch(self, model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor,
                     loss_fn: SequenceLoss, optimizer: torch.optim.Optimizer) -> tuple[float, torch.Tensor]:
         params = trainable(model)
         self._ensure_state(params)
+        flat = flat_parameters(optimizer, params.values())
+        if flat is not None:  # one vector each: a handful of operations per update whatever the parameters
+            w_bar, lam = self._flat_state(params)
+            weights, grads, w_bars, lams = [flat.vector], [flat.grad], [w_bar], [lam]
+            if supports(optimizer):  # and the whole update one compiled call
+                def compiled_step() -> None:
+                    flat.check()
+                    fptt_update(optimizer, w_bar, lam, self.alpha, self.clip)
 
+                return step_every_chunk(model, x, target, loss_fn, optimizer, self.chunk, compiled_step)
+        else:
+            weights, w_bars, lams = self._lists(params)
+            grads = []
+
+        @torch.no_grad()
         def step() -> None:
-            self.add_regularizer_grad(params)
+            if flat is None:
+                for p in weights:
+                    if p.grad is None:
+                        p.grad = torch.zeros_like(p)
+                grads[:] = [p.grad for p in weights]
+            self._regularizer_grad(weights, grads, w_bars, lams)
             if self.clip is not None:
-                torch.nn.utils.clip_grad_norm_(params.values(), self.clip)
+                clip_grad_norm(grads, self.clip)
             optimizer.step()
-            self.update_duals(params)
+            self._duals(weights, w_bars, lams)
 
         return step_every_chunk(model, x, target, loss_fn, optimizer, self.chunk, step)
 
