@@ -19,7 +19,7 @@ a state saved by the same optimizer over the separate parameters (runs written b
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import torch
 
@@ -51,7 +51,9 @@ class FlatParameters:
     @property
     def grad(self) -> torch.Tensor:
         """The gradients of all parameters, one vector (what ``backward`` accumulates into)."""
-        return self.vector.grad
+        grad = self.vector.grad
+        assert grad is not None  # set in __init__; backward accumulates into it
+        return grad
 
     def covers(self, params: Iterable[torch.Tensor]) -> bool:
         """Whether ``params`` are exactly these parameters, in this order."""
@@ -60,7 +62,7 @@ class FlatParameters:
 
     def zero_grad(self) -> None:
         """Zero the gradient vector; any parameter whose ``.grad`` was replaced gets its view back."""
-        self.vector.grad.zero_()
+        self.grad.zero_()
         for p, grad in zip(self.params, self._grads):
             if p.grad is not grad:
                 p.grad = grad
@@ -127,7 +129,8 @@ class FlatAdamax(_FlatOptimizer, torch.optim.Adamax):
         torch.optim.Adamax.__init__(self, [flat.vector], lr=lr, foreach=False)
 
 
-FLAT_OPTIMIZERS: dict[str, type[_FlatOptimizer]] = {"adam": FlatAdam, "adamax": FlatAdamax}
+FLAT_OPTIMIZERS: dict[str, Callable[[FlatParameters, float], _FlatOptimizer]] = {"adam": FlatAdam,
+                                                                                   "adamax": FlatAdamax}
 
 
 def flat_optimizer(name: str, params: Iterable[Parameter], lr: float) -> _FlatOptimizer:
