@@ -15,7 +15,9 @@ fixed-point models (``lava/proc/lif/models.py``, ``lava/proc/dense/models.py``):
   2 (netx would clip others); delays: integers in [0, 62] (netx would clip);
 - CUBA/LOIHI neurons: ``iDecay`` and ``vDecay`` integers in [0, 4096] (of 4096; netx passes
   ``du = iDecay - 1``, ``dv = vDecay``), ``vThMant`` in [1, 2**17 - 1] (Lava LIF's 17-bit
-  ``vth``), a ``bias`` within the 13-bit signed ``bias_mant``;
+  ``vth``), a ``bias`` within the 13-bit signed ``bias_mant``; a dense layer whose every
+  ``vThMant`` is in [2**17, 2**18 - 1] is a graded readout, a threshold never reached
+  (:mod:`netx_export.readout`; lava-dl's ``cuba.Affine`` writes 2**18 - 1);
 - a dense layer's weight is ``[out, in]`` (or 1-D, which netx reshapes), its sizes agree
   with ``inFeatures``/``outFeatures``/``shape`` and with the layer before.
 """
@@ -26,6 +28,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .errors import NetworkFileError
+from .readout import GRADED_VTH_MANT, NEVER
 
 NETX_NEURONS = ("CUBA", "LOIHI", "SDNN")
 """Neuron types netx builds by name; netx also builds every type whose name contains 'RF'."""
@@ -36,6 +39,13 @@ THRESHOLD_RANGE = (1, (1 << 17) - 1)
 BIAS_RANGE = (-(1 << 12), (1 << 12) - 1)
 CUBA_FIELDS = ("iDecay", "vDecay", "vThMant")
 WEIGHTED = ("dense", "dense_rec", "conv", "pool")
+
+
+def is_graded_threshold(kind: str, values: Any) -> bool:
+    """True for a dense layer's ``vThMant`` all in [2**17, 2**18 - 1]: a graded readout (module docstring)."""
+    array = np.asarray(values)
+    return (kind == "dense" and array.dtype.kind in "iuf" and array.size > 0 and bool(np.isfinite(array).all())
+            and bool((array == np.round(array)).all()) and GRADED_VTH_MANT <= array.min() and array.max() <= NEVER)
 
 
 def is_netx_neuron(neuron: str) -> bool:
@@ -114,7 +124,8 @@ def check_netx_layer(where: str, group: Any, kind: str, neuron: Optional[str]) -
             raise NetworkFileError(f"{where}: {neuron} neuron lacks {', '.join(missing)}")
         check_numbers(where, "neuron/iDecay", group["neuron/iDecay"][()], *DECAY_RANGE)
         check_numbers(where, "neuron/vDecay", group["neuron/vDecay"][()], *DECAY_RANGE)
-        check_numbers(where, "neuron/vThMant", group["neuron/vThMant"][()], *THRESHOLD_RANGE)
+        if not is_graded_threshold(kind, group["neuron/vThMant"][()]):
+            check_numbers(where, "neuron/vThMant", group["neuron/vThMant"][()], *THRESHOLD_RANGE)
         if "bias" in group:
             check_numbers(where, "bias", group["bias"][()], *BIAS_RANGE)
     elif "bias" in group:
