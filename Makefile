@@ -13,17 +13,18 @@ DEMO   ?= runs/demo
 TUTORIAL_TIMEOUT ?= 300
 PYTEST_ARGS ?=
 
-.PHONY: env demo test test-lava test-all bench tutorials notebooks docs clean help
+.PHONY: env lint demo test test-slow test-lava test-all bench tutorials notebooks docs clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
-$(STAMP): pyproject.toml requirements/base.txt requirements/test.txt lava_fptt_compat.pth
+$(STAMP): pyproject.toml requirements/base.txt requirements/test.txt requirements/lint.txt lava_fptt_compat.pth
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==24.2"
 	$(PY) -m pip install --quiet -r requirements/base.txt "$(TORCH)"
 	# NIR peers for the cross-checks (snnTorch, Norse), without their dependencies: see the file.
 	$(PY) -m pip install --quiet --no-deps -r requirements/test.txt
+	$(PY) -m pip install --quiet -r requirements/lint.txt
 	# The Lava wheels declare Requires-Python <3.11 and unmeetable pins (torch<2.4, torchvision):
 	# installed as they are, without their dependencies; lava_fptt/compat.py makes them work.
 	$(PY) -m pip install --quiet --no-deps --ignore-requires-python $(LAVA)
@@ -36,13 +37,21 @@ env: $(STAMP)  ## create the virtual environment (first use only)
 demo: $(STAMP)  ## train -> export -> run in Lava on the built-in digits data
 	$(BIN)/lava-fptt demo --out $(DEMO)
 
-test: $(STAMP)  ## the project's test suite
-	$(BIN)/pytest -q $(PYTEST_ARGS) tests
+lint: $(STAMP)  ## ruff (style, bugs), mypy (types), import-linter (no import cycles, layers): pyproject.toml
+	$(BIN)/ruff check lava_fptt netx_export tools tests benchmarks tutorials
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: $(STAMP) lint  ## lint, then the test suite without the tests marked slow
+	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS) tests
+
+test-slow: $(STAMP)  ## the tests marked slow (over a few seconds each)
+	$(BIN)/pytest -q -m slow $(PYTEST_ARGS) tests
 
 test-lava: $(STAMP)  ## the test suites shipped in the lava-nc and lava-dl wheels, on this environment
 	$(PY) tools/lava_suites.py
 
-test-all: test test-lava tutorials  ## what CI runs
+test-all: test test-slow test-lava tutorials  ## what CI runs: every test, Lava's own suites, the tutorials
 
 bench: $(STAMP)  ## benchmarks (tables and plots under benchmarks/results)
 	$(PY) benchmarks/run_all.py

@@ -32,7 +32,9 @@ def worker(samples: int, batch: int) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from lava_fptt.onchip.config import SsnnConfig, initial_weights, quantize_probability
+    from lava_fptt.neurons.ssnn import quantize_probability
+
+    from lava_fptt.onchip.config import SsnnConfig, initial_weights
     from lava_fptt.onchip.reference import ReferenceNetwork, make_streams
 
     torch.set_num_threads(1)

@@ -105,7 +105,7 @@ def train_baseline(job: dict[str, Any]) -> dict[str, Any]:
     model = RecurrentClassifier(job["model"], train_data.num_channels, job["hidden"], train_data.num_classes)
     lr = job["baseline_lr"]
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    seconds, correct = [], 0
+    seconds = []
     for epoch in range(job["epochs"]):
         began = time.perf_counter()
         for group in optimizer.param_groups:

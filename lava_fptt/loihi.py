@@ -6,10 +6,11 @@ project. What this module offers is the arithmetic a deployment would start from
 - :data:`LOIHI2`: the public per-chip and per-core figures of Loihi 2, with their sources;
 - :func:`model_widths`: the register widths every model of this library uses, read from
   the constants the models themselves check against (one source of truth);
-- :func:`resource_report`: neurons, synapses, synaptic memory and neuron-state memory per
-  layer of a trained network file (a netx HDF5 ``.net`` from ``lava-fptt export``, or an
-  SSNN-BP ``network.npz`` from ``lava-fptt learn --out``), and the cores each layer needs at
-  the published per-core limits.
+- :func:`layer_resources`: neurons, synapses, synaptic memory and neuron-state memory of
+  one layer, and the cores it needs at the published per-core limits; :func:`ssnn_report`
+  for an SSNN-BP ``network.npz`` from ``lava-fptt learn --out``.
+  :func:`netx_export.resources.resource_report` reads either file (a netx HDF5 ``.net`` from
+  ``lava-fptt export``, or the ``.npz``): files are read by ``netx_export``, not here.
 
 The core count is an estimate from public numbers, not a placement by Intel's compiler:
 every layer is placed on cores of its own (no sharing between layers), synapses are stored
@@ -24,7 +25,7 @@ from __future__ import annotations
 import math
 import pathlib
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +60,8 @@ LOIHI2 = CoreLimits(
         "neurons per core (varies with the memory allocation), 192 KB of memory per core allocated flexibly",
         "G. Orchard et al., 'Efficient Neuromorphic Signal Processing with Loihi 2', IEEE SiPS 2021: "
         "programmable (microcode) neurons, graded spikes, 128 cores",
-        "128 KB of synaptic memory per core: the figure used by this project's notes "
-        "(shared/notes/lava.md, secondary sources); taken as the upper bound of a core's memory given to weights",
+        "128 KB of synaptic memory per core: a figure from secondary sources (not in "
+        "Intel's brief); taken as the upper bound of a core's memory given to weights",
     ),
 )
 """Loihi 2's public figures (no Intel-internal data)."""
@@ -74,11 +75,11 @@ def model_widths() -> dict[str, dict[str, str]]:
 
     CUBA is Lava's fixed-point LIF as netx builds it (``lava/proc/lif/models.py``, Dense in
     ``lava/proc/dense/models.py``); LTC and its readout are ``lava_fptt.neurons.ltc``; SSNN-BP is
-    ``lava_fptt.onchip.arithmetic``.
+    ``lava_fptt.neurons.ssnn``.
     """
     from lava_fptt.neurons import dense
     from lava_fptt.neurons import ltc
-    from lava_fptt.onchip import arithmetic as ar
+    from lava_fptt.neurons import ssnn as ar
 
     cuba = {
         "weight": "8-bit mantissa (even integers in [-256, 254]) + shared exponent",
@@ -121,20 +122,18 @@ def neuron_bits(neuron: str) -> int:
     """Bits of state and per-neuron parameters one neuron of this type holds (an estimate of
     its neuron memory; layer-wide constants such as CUBA's decays are not counted).
 
-    ``CUBA``: Lava LIF's ``u``, ``v`` (24 bits each) and ``bias_mant`` (13); ``none`` (a layer
-    without neuron group, where netx builds the same LIF as an integrator) likewise. ``LTC``: ``u``, ``b``
-    (24 each), ``s`` (1) and every parameter of :data:`lava_fptt.neurons.ltc.PARAM_WIDTHS`.
+    ``neuron`` is a netx ``neuron/type``; the registry (:mod:`lava_fptt.kinds`) gives the kind's state
+    and parameter widths. ``CUBA``: Lava LIF's ``u``, ``v`` (24 bits each) and ``bias_mant`` (13); ``none``
+    (a layer without neuron group, where netx builds the same LIF as an integrator) likewise. ``LTC``:
+    ``u``, ``b`` (24 each), ``s`` (1) and every parameter of :data:`lava_fptt.neurons.ltc.LTC_SPEC`.
     ``LTC_READOUT``: ``u`` and the readout's parameters. SSNN-BP: see :func:`ssnn_neuron_bits`.
     """
-    from lava_fptt.neurons.ltc import PARAM_WIDTHS, ReadoutIntParams
+    from lava_fptt.kinds import by_netx_type
 
-    if neuron in ("CUBA", "LOIHI", "none"):
-        return 24 + 24 + 13
-    if neuron == "LTC":
-        return 24 + 24 + 1 + sum(w.bits for w in PARAM_WIDTHS.values())
-    if neuron == "LTC_READOUT":
-        return 24 + sum(PARAM_WIDTHS[name].bits for name in ReadoutIntParams._fields)
-    raise ValueError(f"no neuron memory estimate for neuron type {neuron!r}")
+    kind = by_netx_type("CUBA" if neuron == "none" else neuron)
+    if kind is None:
+        raise ValueError(f"no neuron memory estimate for neuron type {neuron!r}")
+    return kind.neuron_bits
 
 
 def ssnn_neuron_bits(layer: str) -> int:
@@ -144,7 +143,7 @@ def ssnn_neuron_bits(layer: str) -> int:
     PRNGs (32 each) and 2 slope-gate bits; ``output``: one 32-bit PRNG (the layer's shared
     error PRNG and the Gumbel table are counted once, not per neuron).
     """
-    from lava_fptt.onchip import arithmetic as ar
+    from lava_fptt.neurons import ssnn as ar
 
     per_layer = {"encoder": ar.STATE_BITS + ar.PROB_BITS + 1, "hidden": 2 * ar.STATE_BITS + 2,
                  "output": ar.STATE_BITS}
@@ -264,49 +263,12 @@ def layer_resources(index: int, kind: str, neuron: str, weights: list[np.ndarray
                           neuron_memory_bytes=neuron_bytes, cores=cores, limited_by=limited_by)
 
 
-def resource_report(path: str | pathlib.Path, limits: CoreLimits = LOIHI2) -> ResourceReport:
-    """Resources of the trained network in ``path`` at ``limits``.
+def ssnn_report(path: str | pathlib.Path, limits: CoreLimits = LOIHI2) -> ResourceReport:
+    """Resources of an SSNN-BP network (the ``.npz`` ``lava-fptt learn --out`` writes) at ``limits``.
 
-    ``path`` is a netx HDF5 network (``.net``/``.h5``, CUBA and LTC dense layers; recurrent
-    ``weight_rec`` counted) or an SSNN-BP ``.npz`` written by ``lava-fptt learn --out``.
-    Raises ``ValueError`` (or ``netx_export.NetworkFileError``) for a file it cannot read.
+    A netx file is sized by :func:`netx_export.resources.resource_report`, which reads it.
     """
-    path = pathlib.Path(path)
-    if path.suffix == ".npz":
-        return _ssnn_report(path, limits)
-    return _netx_report(path, limits)
-
-
-def _netx_report(path: pathlib.Path, limits: CoreLimits) -> ResourceReport:
-    import h5py
-
-    from netx_export.errors import NetworkFileError
-    from netx_export.loader import describe
-
-    summary = describe(path)  # validates the file
-    layers = []
-    with h5py.File(path, "r") as f:
-        for index in range(summary.num_layers):
-            group = f["layer"][str(index)]
-            kind = summary.layer_types[index]
-            if kind not in ("dense", "dense_rec"):
-                if kind == "input":
-                    continue  # an input layer holds no neurons of its own on a neuro-core
-                raise NetworkFileError(f"{path}: layer {index} is {kind!r}; the report covers dense layers only")
-            neuron = summary.neuron_types[index] or "none"
-            weights = [np.asarray(group[name][()]) for name in ("weight", "weight_rec") if name in group]
-            layers.append(layer_resources(index, kind, neuron, weights, weight_bits=8,
-                                          bits_per_neuron=neuron_bits(neuron), limits=limits))
-    notes = ("weights: Lava Dense, 8-bit mantissa per synapse, stored densely",
-             "input spikes come from outside the network (host or another core) and are not counted",
-             *(f"layer {layer.index} has no neuron group: netx builds a non-spiking integrator (a LIF with "
-               f"threshold 2**17) there, counted as CUBA; it sends no spikes" for layer in layers
-               if layer.neuron == "none"))
-    return ResourceReport(str(path), "netx", limits, tuple(layers), notes)
-
-
-def _ssnn_report(path: pathlib.Path, limits: CoreLimits) -> ResourceReport:
-    from lava_fptt.onchip import arithmetic as ar
+    from lava_fptt.neurons import ssnn as ar
     from lava_fptt.onchip.storage import load_network
 
     config, w1, w2 = load_network(path)

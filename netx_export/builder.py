@@ -12,10 +12,11 @@ one Lava block per layer:
   lava-dl writes its ``cuba.Affine`` readout) becomes netx's ``Dense`` block into a
   :class:`~lava_fptt.proc.li.CubaLI`, which sends its voltage as a graded value
   (:func:`netx_export.readout.create_readout`);
-- ``dense``/``dense_rec`` layers whose ``neuron/type`` is ``LTC`` or ``LTC_READOUT``
-  (``docs/netx_ltc_format.md``) become an :class:`LTCLayer`: a Lava ``Dense`` (plus a
-  recurrent ``Dense`` from the layer back to itself, into the neuron's ``a_rec``) feeding our
-  :class:`~lava_fptt.proc.ltc.LTC` or :class:`~lava_fptt.proc.ltc.LTCReadout` process.
+- ``dense``/``dense_rec`` layers whose ``neuron/type`` is a kind of the neuron registry built
+  here (:mod:`lava_fptt.kinds`: ``LTC``, ``LTC_READOUT``; ``docs/netx_ltc_format.md``) become a
+  :class:`NeuronLayer`: a Lava ``Dense`` (plus a recurrent ``Dense`` from the layer back to
+  itself, into the neuron's ``a_rec``) feeding the kind's process (e.g.
+  :class:`~lava_fptt.proc.ltc.LTC`, :class:`~lava_fptt.proc.ltc.LTCReadout`).
 
 Blocks are chained output to input (a ``flatten`` layer reshapes the previous block's
 output as netx does). A file whose first layer is a conv or pool layer needs the input's
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import pathlib
 import warnings
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -42,18 +43,15 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from lava_fptt.blocks.ltc import NETX_NEURON_TYPES, READOUT_MESSAGE_BITS
-from lava_fptt.neurons.dense import WEIGHT_EXP_WIDTH, WEIGHT_SCALE, WEIGHT_WIDTH
-from lava_fptt.neurons.fixed_point import check_fits
-from lava_fptt.neurons.ltc import LTCIntParams, ReadoutIntParams, dequantize
+from lava_fptt.blocks.netx_format import dataset_text, neuron_type, read_layer
+from lava_fptt.kinds import KINDS, built_here
+from lava_fptt.neurons.dense import WEIGHT_SCALE
 
 from .errors import NetworkFileError
-from .loader import dataset_text, describe, neuron_type
+from .loader import describe, refuse_float_netx_layers
 from .pool import create_pool
 from .readout import create_readout, is_readout
 
-LTC_NEURONS = {NETX_NEURON_TYPES["spiking"]: LTCIntParams, NETX_NEURON_TYPES["readout"]: ReadoutIntParams}
-"""``neuron/type`` of the layers this module builds itself, and their integer parameter tuple."""
 PRECISIONS = ("fixed", "float")
 
 # Lava's compiler looks for ProcessModels by importing every file in the directory of a
@@ -64,8 +62,9 @@ warnings.filterwarnings("ignore", message=r"Cannot import module '<module '\w+' 
                         category=UserWarning)
 
 
-class LTCLayer(AbstractProcess):
-    """One LTC layer of a network file: ``Dense`` (+ recurrent ``Dense``) into LTC neurons.
+class NeuronLayer(AbstractProcess):
+    """One layer of our neurons (LTC, its readout, any kind the registry builds here) of a network file:
+    ``Dense`` (+ recurrent ``Dense``) into the kind's Lava process (:mod:`lava_fptt.kinds`).
 
     Parameters
     ----------
@@ -73,8 +72,8 @@ class LTCLayer(AbstractProcess):
         Dense integers ``[out, in]`` and ``[out, out]`` (None: feed-forward only).
     weight_exp : int
         Shared exponent of both Dense synapses.
-    params : LTCIntParams or ReadoutIntParams
-        Integer neuron parameters; the type decides spiking LTC or graded readout.
+    params : a kind's integer parameter tuple (e.g. LTCIntParams, ReadoutIntParams)
+        Integer neuron parameters; their type names the neuron kind (spiking or graded).
     precision : 'fixed' or 'float'
         'fixed' builds the integer processes (run with ``select_tag='fixed_pt'``);
         'float' builds float ones with the values the integers stand for.
@@ -88,23 +87,25 @@ class LTCLayer(AbstractProcess):
     """
 
     def __init__(self, *, weight: np.ndarray, weight_rec: Optional[np.ndarray], weight_exp: int,
-                 params: LTCIntParams | ReadoutIntParams, precision: str = "fixed",
+                 params: NamedTuple, precision: str = "fixed",
                  reset_interval: Optional[int] = None, reset_offset: int = 0,
                  input_message_bits: int = 0, name: Optional[str] = None, sparse: bool = False) -> None:
         from lava.proc.dense.process import Dense
         from lava.proc.sparse.process import Sparse
         from scipy.sparse import csr_matrix
 
-        from lava_fptt.proc.ltc import LTC, LTCReadout
-
         super().__init__(name=name)
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         out_features, in_features = weight.shape
         self.shape = (out_features,)
-        self.readout = isinstance(params, ReadoutIntParams)
+        kind = next((k for k in KINDS.values() if k.int_params is not None and isinstance(params, k.int_params)), None)
+        if kind is None or kind.process is None or kind.float_params is None:
+            raise TypeError(f"no neuron kind of the registry has parameters {type(params).__name__}")
+        self.kind = kind
+        self.readout = kind.output == "graded"
         self.input_message_bits = input_message_bits
-        self.output_message_bits = READOUT_MESSAGE_BITS if self.readout else 0
+        self.output_message_bits = kind.message_bits
 
         def synapse(w: np.ndarray, message_bits: int) -> Dense | Sparse:
             kind, matrix = (Sparse, csr_matrix) if sparse else (Dense, np.asarray)
@@ -113,9 +114,10 @@ class LTCLayer(AbstractProcess):
                             num_message_bits=message_bits)
             return kind(weights=matrix(w * (2.0 ** weight_exp / WEIGHT_SCALE)), num_message_bits=message_bits)
 
-        neuron_params = params if precision == "fixed" else dequantize(params)
+        neuron_params = params if precision == "fixed" else kind.float_params(
+            **kind.params.dequantize(params._asdict()))
         self.synapse = synapse(weight, input_message_bits)
-        self.neuron = (LTCReadout if self.readout else LTC)(
+        self.neuron = kind.process(
             shape=self.shape, params=neuron_params, reset_interval=reset_interval, reset_offset=reset_offset)
         self.synapse_rec = None if weight_rec is None else synapse(weight_rec, 0)
         self.inp = InPort(shape=(in_features,))
@@ -128,48 +130,50 @@ class LTCLayer(AbstractProcess):
         self.neuron.s_out.connect(self.out)
 
 
-@implements(proc=LTCLayer, protocol=LoihiProtocol)
-class LTCLayerModel(AbstractSubProcessModel):
+@implements(proc=NeuronLayer, protocol=LoihiProtocol)
+class NeuronLayerModel(AbstractSubProcessModel):
     """The layer is its sub-processes, created and connected by the process itself."""
 
     def __init__(self, _: AbstractProcess) -> None:
         pass
 
 
-def ltc_layer(group: Any, path: pathlib.Path, index: int, precision: str, reset_interval: Optional[int],
-              reset_offset: int, input_message_bits: int, sparse: bool = False) -> LTCLayer:
-    """An :class:`LTCLayer` from an h5py layer group written in the LTC format."""
-    kind = dataset_text(group["type"][()])
-    where = f"{path}: layer {index}"
-    if kind not in ("dense", "dense_rec"):
-        raise NetworkFileError(f"{where}: LTC neurons need a 'dense' or 'dense_rec' layer, found {kind!r}")
-    param_type = LTC_NEURONS[neuron_type(group)]
-    missing = [k for k in ("weight", "weightExp") if k not in group]
-    missing += [f"neuron/{f}" for f in param_type._fields if f not in group["neuron"]]
-    if kind == "dense_rec" and "weight_rec" not in group:
-        missing.append("weight_rec")
-    if missing:
-        raise NetworkFileError(f"{where}: LTC layer lacks {', '.join(missing)}")
-    weight = np.asarray(group["weight"][()], dtype=np.int64)
-    weight_rec = np.asarray(group["weight_rec"][()], dtype=np.int64) if kind == "dense_rec" else None
-    weight_exp = int(group["weightExp"][()])
-    out_features = weight.shape[0]
+def neuron_layer(group: Any, path: pathlib.Path, index: int, precision: str, reset_interval: Optional[int],
+                 reset_offset: int, input_message_bits: int, sparse: bool = False) -> NeuronLayer:
+    """An :class:`NeuronLayer` from an h5py layer group in our format, for the neuron kind its ``neuron/type``
+    names in the registry (:func:`lava_fptt.kinds.built_here`; read by :func:`lava_fptt.blocks.netx_format.read_layer`)."""
+    kind = built_here(neuron_type(group))
+    assert kind is not None and kind.int_params is not None  # the caller checked
     try:
-        check_fits("Dense parameter", "weightExp", weight_exp, WEIGHT_EXP_WIDTH)
-        check_fits("Dense parameter", "weight", weight, WEIGHT_WIDTH)
-        if weight_rec is not None:
-            check_fits("Dense parameter", "weight_rec", weight_rec, WEIGHT_WIDTH)
-            if weight_rec.shape != (out_features, out_features):
-                raise ValueError(f"weight_rec has shape {weight_rec.shape}, needs {(out_features, out_features)}")
-        params = param_type(*(np.asarray(group[f"neuron/{f}"][()], dtype=np.int64) for f in param_type._fields))
-        bad = [f for f, v in params._asdict().items() if v.shape != (out_features,)]
-        if bad:
-            raise ValueError(f"neuron parameters {bad} are not one value per neuron ({out_features})")
-        return LTCLayer(weight=weight, weight_rec=weight_rec, weight_exp=weight_exp, params=params,
-                        precision=precision, reset_interval=reset_interval, reset_offset=reset_offset,
-                        input_message_bits=input_message_bits, sparse=sparse)
+        layer = read_layer(group, kind.params, kind.int_params)
+        return NeuronLayer(weight=layer.weight, weight_rec=layer.weight_rec, weight_exp=layer.weight_exp,
+                        params=layer.params, precision=precision, reset_interval=reset_interval,
+                        reset_offset=reset_offset, input_message_bits=input_message_bits, sparse=sparse)
     except ValueError as err:
-        raise NetworkFileError(f"{where}: {err}") from None
+        raise NetworkFileError(f"{path}: layer {index}: {err}") from None
+
+
+def load_network(
+    path: str | pathlib.Path, reset_interval: Optional[int] = None, reset_offset: int = 0,
+    precision: str = "fixed", num_layers: Optional[int] = None, input_shape: Optional[tuple[int, ...]] = None,
+    sparse: bool = False,
+) -> Any:
+    """Build the network in ``path`` as Lava processes (a :class:`netx_export.builder.Network`).
+
+    CUBA (and other netx) layers are netx's own blocks, LTC layers ours; see
+    :mod:`netx_export.builder`. With ``reset_interval`` every neuron's state is zeroed
+    once per interval, layer by layer one step apart (netx's own reset scheme), which
+    lets samples run back to back. ``precision`` ('fixed' or 'float') is the arithmetic
+    of the LTC layers; ``num_layers`` builds only the first layers (as netx's argument);
+    ``input_shape`` (x, y, f) is the input of a file that starts with a conv or pool layer
+    (default: the shape lava-fptt wrote into the file); ``sparse`` builds dense layers'
+    synapses as Lava ``Sparse`` processes (the same integers).
+    """
+    summary = describe(path)
+    if precision == "float":
+        refuse_float_netx_layers(summary)
+    return Network(path, num_layers=num_layers, reset_interval=reset_interval, reset_offset=reset_offset,
+                   precision=precision, input_shape=input_shape, sparse=sparse)
 
 
 class Network(AbstractProcess):
@@ -269,8 +273,8 @@ def _walk(path: pathlib.Path, config: Any, creators: Any, num_layers: Optional[i
             group, layer_config = groups[str(index)], config["layer"][index]
             kind = dataset_text(group["type"][()])
             neuron = neuron_type(group)
-            if neuron in LTC_NEURONS:
-                block = ltc_layer(group, path, index, precision, reset_interval, offset, input_message_bits, sparse)
+            if built_here(neuron) is not None:
+                block = neuron_layer(group, path, index, precision, reset_interval, offset, input_message_bits, sparse)
             elif kind == "input":
                 if neuron is None:  # a shape declaration only
                     input_shape = tuple(int(v) for v in group["shape"][()][::-1])

@@ -36,14 +36,13 @@ from typing import Any, Callable, Optional
 import numpy as np
 from tqdm.auto import tqdm
 
-from lava_fptt.neurons.ltc import ONE
 from lava_fptt.proc.recorder import Recorder
 from lava_fptt.runtime import lava_session, run_steps
 
 from .errors import NetworkFileError
-from .loader import describe, load_network
+from .builder import load_network
+from .loader import describe
 from .validate import require_neurons
-from .readout import VOLTAGE_UNIT
 
 PRECISIONS = {"fixed": "fixed_pt", "float": "floating_pt"}
 PROGRESS_PIECES = 20
@@ -163,7 +162,7 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     depth = summary.num_blocks
     window = steps + depth
 
-    ltc = summary.has_ltc
+    ltc = summary.undelayed
     undelayed = ltc if delayed is None else not delayed
     reset_offset = 1 if undelayed else (1 - depth) % window
     image_shape = tuple(inputs.shape[3:0:-1]) if inputs.ndim == 5 else None  # (x, y, f), for files without one
@@ -207,7 +206,8 @@ def run_in_lava(path: str | pathlib.Path, inputs: np.ndarray, precision: str = "
     graded = summary.graded_output
     output = per_sample(recorded, depth if undelayed else int(summary.cuba_readout)).astype(np.float64)
     if graded and precision == "fixed":
-        output = output / (VOLTAGE_UNIT if summary.cuba_readout else ONE)
+        assert summary.output_kind is not None  # graded: a kind of the registry
+        output = output / summary.output_kind.graded_unit
     hidden = tuple(per_sample(h, k + 1).astype(np.float32) for k, h in enumerate(hidden_recorded))
     steps_per_s = (total - 1) / elapsed if total > 1 else total / start_s
     return LavaResult(output if graded else output.astype(np.float32), steps_per_s, total, graded, hidden,
@@ -297,3 +297,56 @@ def spike_match(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a > 0, b > 0
     either = np.logical_or(a, b).sum()
     return 1.0 if either == 0 else float(np.logical_and(a, b).sum() / either)
+
+
+def accuracy(output: np.ndarray, labels: np.ndarray, kind: str) -> float:
+    """Accuracy with the prediction rule of the output kind (:func:`lava_fptt.models.network.predict`)."""
+    import torch
+
+    from lava_fptt.online.output import predict
+
+    return float((predict(torch.from_numpy(np.asarray(output)), kind).numpy() == labels).mean())
+
+
+def compare_with_torch(lava: LavaResult, model: Any, inputs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """Lava's result against the trained torch ``model`` (an :class:`~lava_fptt.online.OnlineNetwork`)
+    on the same ``inputs`` and ``labels``: what ``lava-fptt run --reference`` reports.
+
+    ``reference_accuracy``; for spiking outputs ``spike_match`` and ``identical_samples``; for graded
+    outputs :func:`compare_graded` (hidden spikes compared when the model gives them: LTC networks).
+    """
+    import torch
+
+    x = torch.from_numpy(inputs)
+    reference = model.run(x).numpy()
+    result: dict[str, Any] = {"reference_accuracy": accuracy(reference, labels, model.output_kind)}
+    if lava.graded:
+        spikes_of = getattr(model, "hidden_spikes", None)  # LTC networks
+        hidden = None if spikes_of is None else [h.numpy() for h in spikes_of(x)]
+        return {**result, **compare_graded(lava, reference, hidden)}
+    return {**result, "spike_match": spike_match(lava.output, reference),
+            "identical_samples": int(sum(np.array_equal(a, b) for a, b in zip(lava.output > 0, reference > 0)))}
+
+
+def compare_graded(lava: Any, readout: np.ndarray, hidden: Optional[list[np.ndarray]]) -> dict[str, Any]:
+    """Lava against torch for a network ending in a graded readout (LTC's, or CUBA neurons that never spike).
+
+    ``spike_match``: :func:`spike_match` over the spikes of all hidden layers, when the
+    torch model gives them (``hidden``; LTC networks; None: not compared).
+    ``readout_match``: fraction of readout values (every sample, neuron and step)
+    that are identical; ``readout_max_abs_diff`` the largest difference (float units).
+    ``identical_samples``: samples whose hidden spikes and readout values are all identical.
+    """
+    readout = readout.astype(np.float64)
+    same_readout = lava.output == readout
+    identical = same_readout.all(axis=(1, 2))
+    result: dict[str, Any] = {}
+    if hidden is not None:
+        for a, b in zip(lava.hidden, hidden):
+            identical &= ((a > 0) == (b > 0)).all(axis=(1, 2))
+        empty = [np.zeros((len(readout), 0))]  # no hidden layer: nothing to differ
+        result["spike_match"] = spike_match(np.concatenate([h.reshape(len(h), -1) for h in lava.hidden] + empty, 1),
+                                            np.concatenate([h.reshape(len(h), -1) for h in hidden] + empty, 1))
+    return {**result, "readout_match": float(same_readout.mean()),
+            "readout_max_abs_diff": float(np.abs(lava.output - readout).max()),
+            "identical_samples": int(identical.sum())}

@@ -1,8 +1,9 @@
 """Reading a netx HDF5 file back: validation, description, and the Lava processes.
 
 Files may hold CUBA layers (as lava-dl writes them) and LTC layers (our extension,
-``docs/netx_ltc_format.md``); :func:`load_network` builds either through
-:mod:`netx_export.builder`.
+``docs/netx_ltc_format.md``). :func:`describe` validates and summarises a file before
+anything is built; :func:`netx_export.builder.load_network` builds it (the builder reads
+files through this module, never the other way round).
 """
 from __future__ import annotations
 
@@ -11,21 +12,12 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from lava_fptt.blocks.ltc import NETX_NEURON_TYPES
+from lava_fptt.kinds import KINDS, NeuronKind, built_here, by_netx_type
 
 from .errors import NetworkFileError
+from lava_fptt.blocks.netx_format import dataset_text, neuron_type
 from .validate import check_netx_layer
 from .readout import is_readout
-
-LTC_NEURONS = tuple(NETX_NEURON_TYPES.values())
-
-
-def neuron_type(group: Any) -> Optional[str]:
-    """``neuron/type`` of an h5py layer group, or None when the layer has no neuron."""
-    if "neuron" not in group or "type" not in group["neuron"]:
-        return None
-    return dataset_text(group["neuron"]["type"][()])
-
 
 @dataclass(frozen=True)
 class NetworkSummary:
@@ -53,20 +45,31 @@ class NetworkSummary:
 
     @property
     def has_ltc(self) -> bool:
-        """True when a layer has an LTC or LTC_READOUT neuron (our format extension)."""
-        return any(t in LTC_NEURONS for t in self.neuron_types)
+        """True when a layer has a neuron of our format extension (LTC, LTC_READOUT: :mod:`lava_fptt.kinds`)."""
+        return any(built_here(t) is not None for t in self.neuron_types)
+
+    @property
+    def undelayed(self) -> bool:
+        """True when a layer's kind is aligned without torch delays (:mod:`lava_fptt.kinds`: our neurons)."""
+        return any(kind.alignment == "undelayed" for kind in self.kinds if kind is not None)
+
+    @property
+    def kinds(self) -> tuple[Optional[NeuronKind], ...]:
+        """The registry's kind of each layer's neuron (None: no neuron, or one the registry does not know)."""
+        return tuple(by_netx_type(t) for t in self.neuron_types)
+
+    @property
+    def output_kind(self) -> Optional[NeuronKind]:
+        """The kind of the last layer's neurons (a graded CUBA readout: ``cuba_readout``)."""
+        if self.cuba_readout:
+            return KINDS["cuba_readout"]
+        return self.kinds[-1] if self.kinds else None
 
     @property
     def graded_output(self) -> bool:
         """True when the last layer sends graded values (an LTC readout's ``u``, a CUBA readout's ``v``)."""
-        return self.cuba_readout or (bool(self.neuron_types) and self.neuron_types[-1] == NETX_NEURON_TYPES["readout"])
-
-
-def dataset_text(value: Any) -> str:
-    """A string read from a dataset: slayer writes an ``S10`` array of one, others a scalar."""
-    if hasattr(value, "__len__") and not isinstance(value, (str, bytes)):
-        value = value[0]
-    return value.decode("ascii") if isinstance(value, bytes) else str(value)
+        kind = self.output_kind
+        return kind is not None and kind.output == "graded"
 
 
 def describe(path: str | pathlib.Path) -> NetworkSummary:
@@ -100,7 +103,7 @@ def describe(path: str | pathlib.Path) -> NetworkSummary:
             kind = dataset_text(group["type"][()])
             types.append(kind)
             neurons.append(neuron_type(group))
-            if neurons[-1] not in LTC_NEURONS:
+            if built_here(neurons[-1]) is None:
                 check_netx_layer(f"{path}: layer {name}", group, kind, neurons[-1])
             elif "weight" not in group:
                 raise NetworkFileError(f"{path}: layer {name} has no 'weight'")
@@ -148,33 +151,8 @@ def refuse_float_netx_layers(summary: NetworkSummary) -> None:
     layers carry their own float form (dequantized), so they alone run in float.
     """
     for index, neuron in enumerate(summary.neuron_types):
-        if neuron is not None and neuron not in LTC_NEURONS:
+        if neuron is not None and built_here(neuron) is None:
             raise NetworkFileError(
                 f"{summary.path}: layer {index} ({neuron} neuron) runs in fixed point only: netx's "
                 f"layers carry Loihi integer parameters, which Lava's floating-point model misreads; "
                 f"use precision 'fixed'")
-
-
-def load_network(
-    path: str | pathlib.Path, reset_interval: Optional[int] = None, reset_offset: int = 0,
-    precision: str = "fixed", num_layers: Optional[int] = None, input_shape: Optional[tuple[int, ...]] = None,
-    sparse: bool = False,
-) -> Any:
-    """Build the network in ``path`` as Lava processes (a :class:`netx_export.builder.Network`).
-
-    CUBA (and other netx) layers are netx's own blocks, LTC layers ours; see
-    :mod:`netx_export.builder`. With ``reset_interval`` every neuron's state is zeroed
-    once per interval, layer by layer one step apart (netx's own reset scheme), which
-    lets samples run back to back. ``precision`` ('fixed' or 'float') is the arithmetic
-    of the LTC layers; ``num_layers`` builds only the first layers (as netx's argument);
-    ``input_shape`` (x, y, f) is the input of a file that starts with a conv or pool layer
-    (default: the shape lava-fptt wrote into the file); ``sparse`` builds dense layers'
-    synapses as Lava ``Sparse`` processes (the same integers).
-    """
-    from .builder import Network
-
-    summary = describe(path)
-    if precision == "float":
-        refuse_float_netx_layers(summary)
-    return Network(path, num_layers=num_layers, reset_interval=reset_interval, reset_offset=reset_offset,
-                   precision=precision, input_shape=input_shape, sparse=sparse)

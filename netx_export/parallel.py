@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from .errors import NetworkFileError
-from .loader import dataset_text, describe
+from lava_fptt.blocks.netx_format import dataset_text
+from .loader import describe
 
 DENSE_KINDS = ("dense", "dense_rec")
 PER_NEURON = ("bias", "delay")

@@ -15,7 +15,7 @@ its graded readouts the same way (``docs/nir.md``), so that the file is lava-dl'
   instead: the same registers and Lava's own arithmetic, sending the voltage ``v`` as
   a 24-bit graded value every step.
 
-The value sent is Lava's voltage register, ``VOLTAGE_UNIT`` (4096) per unit of slayer's
+The value sent is Lava's voltage register, ``lava_fptt.proc.li.process.VOLTAGE_UNIT`` (4096) per unit of slayer's
 voltage (the file's weights count 64 per unit, the state 6 bits more); a readout can
 only be a network's last layer (graded values would reach the next layer's 16-bit
 synaptic input at that scale), which the builder checks.
@@ -26,18 +26,16 @@ from typing import Any, Optional
 
 import numpy as np
 
+from lava_fptt.blocks.netx_format import dataset_text, neuron_type
+
 GRADED_VTH_MANT = 1 << 17
 """``vThMant`` from which a CUBA neuron can never spike (``vThMant << 6`` exceeds the 24-bit voltage)."""
 NEVER = (1 << 18) - 1
 """The ``vThMant`` lava-dl's ``cuba.Affine`` writes, and this project too, for a graded readout."""
-VOLTAGE_UNIT = 1 << 12
-"""Lava's voltage register per unit of slayer's voltage (weights at 64 per unit, 6 fraction bits more)."""
 
 
 def is_readout(group: Any) -> bool:
     """True for a layer group of CUBA neurons whose threshold can never be reached (module docstring)."""
-    from .loader import dataset_text, neuron_type
-
     if neuron_type(group) != "CUBA" or dataset_text(group["type"][()]) != "dense" or "vThMant" not in group["neuron"]:
         return False
     return scalar(group["neuron"]["vThMant"][()]) >= GRADED_VTH_MANT

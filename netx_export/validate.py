@@ -15,9 +15,8 @@ fixed-point models (``lava/proc/lif/models.py``, ``lava/proc/dense/models.py``):
   2 (netx would clip others); delays: integers in [0, 62] (netx would clip);
 - CUBA/LOIHI neurons: ``iDecay`` and ``vDecay`` integers in [0, 4096] (of 4096; netx passes
   ``du = iDecay - 1``, ``dv = vDecay``), ``vThMant`` in [1, 2**17 - 1] (Lava LIF's 17-bit
-  ``vth``), a ``bias`` within the 13-bit signed ``bias_mant``; a dense layer whose every
-  ``vThMant`` is in [2**17, 2**18 - 1] is a graded readout, a threshold never reached
-  (:mod:`netx_export.readout`; lava-dl's ``cuba.Affine`` writes 2**18 - 1);
+  ``vth``; a graded readout, :mod:`.readout`, in [2**17, 2**18 - 1], a threshold it never
+  reaches), a ``bias`` within the 13-bit signed ``bias_mant``;
 - a dense layer's weight is ``[out, in]`` (or 1-D, which netx reshapes), its sizes agree
   with ``inFeatures``/``outFeatures``/``shape`` and with the layer before.
 """
@@ -26,6 +25,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import numpy as np
+
+from lava_fptt.kinds import KINDS
 
 from .errors import NetworkFileError
 from .readout import GRADED_VTH_MANT, NEVER
@@ -39,13 +40,6 @@ THRESHOLD_RANGE = (1, (1 << 17) - 1)
 BIAS_RANGE = (-(1 << 12), (1 << 12) - 1)
 CUBA_FIELDS = ("iDecay", "vDecay", "vThMant")
 WEIGHTED = ("dense", "dense_rec", "conv", "pool")
-
-
-def is_graded_threshold(kind: str, values: Any) -> bool:
-    """True for a dense layer's ``vThMant`` all in [2**17, 2**18 - 1]: a graded readout (module docstring)."""
-    array = np.asarray(values)
-    return (kind == "dense" and array.dtype.kind in "iuf" and array.size > 0 and bool(np.isfinite(array).all())
-            and bool((array == np.round(array)).all()) and GRADED_VTH_MANT <= array.min() and array.max() <= NEVER)
 
 
 def is_netx_neuron(neuron: str) -> bool:
@@ -88,7 +82,7 @@ def dense_sizes(where: str, group: Any) -> tuple[int, int]:
     if weight.ndim == 1:
         if n_out < 1 or weight.shape[0] % n_out:
             raise NetworkFileError(f"{where}: a 1-D weight of {weight.shape[0]} values is no [out={n_out}, in] matrix")
-        shape = (n_out, weight.shape[0] // n_out)
+        shape: tuple[int, ...] = (n_out, weight.shape[0] // n_out)
     else:
         shape = tuple(int(s) for s in weight.shape)
     n_in = int(group["inFeatures"][()]) if "inFeatures" in group else shape[1]
@@ -105,7 +99,8 @@ def check_netx_layer(where: str, group: Any, kind: str, neuron: Optional[str]) -
     """Refuse a layer (h5py group of ``kind``, built by netx) whose numbers Lava would misread."""
     if neuron is not None and not is_netx_neuron(neuron):
         raise NetworkFileError(f"{where}: unknown neuron type {neuron!r}; netx builds "
-                               f"{', '.join(NETX_NEURONS)} and RF types, this package LTC and LTC_READOUT")
+                               f"{', '.join(NETX_NEURONS)} and RF types, this package "
+                               f"{', '.join(k.netx_type for k in KINDS.values() if k.built_here)}")
     if kind in ("dense", "dense_rec"):
         if "weight" not in group:
             raise NetworkFileError(f"{where}: dense layer has no 'weight'")
@@ -124,8 +119,10 @@ def check_netx_layer(where: str, group: Any, kind: str, neuron: Optional[str]) -
             raise NetworkFileError(f"{where}: {neuron} neuron lacks {', '.join(missing)}")
         check_numbers(where, "neuron/iDecay", group["neuron/iDecay"][()], *DECAY_RANGE)
         check_numbers(where, "neuron/vDecay", group["neuron/vDecay"][()], *DECAY_RANGE)
-        if not is_graded_threshold(kind, group["neuron/vThMant"][()]):
-            check_numbers(where, "neuron/vThMant", group["neuron/vThMant"][()], *THRESHOLD_RANGE)
+        threshold = np.asarray(group["neuron/vThMant"][()])
+        graded_readout = kind == "dense" and threshold.size == 1 and GRADED_VTH_MANT <= threshold.item() <= NEVER
+        if not graded_readout:  # a graded readout's threshold is one it never reaches (.readout)
+            check_numbers(where, "neuron/vThMant", threshold, *THRESHOLD_RANGE)
         if "bias" in group:
             check_numbers(where, "bias", group["bias"][()], *BIAS_RANGE)
     elif "bias" in group:

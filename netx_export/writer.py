@@ -46,13 +46,15 @@ def export_network(network: torch.nn.Module, path: str | pathlib.Path,
                          "diverged; nothing exported")
 
     info: dict[str, Any] = {}
-    if getattr(network, "config", None) is not None:
-        info["network"] = network.config.to_dict()
-    if getattr(network, "input_shape", None):
-        info["input_shape"] = list(network.input_shape)
+    config, input_shape = getattr(network, "config", None), getattr(network, "input_shape", None)
+    if config is not None:
+        info["network"] = config.to_dict()
+    if input_shape:
+        info["input_shape"] = list(input_shape)
+    writer: Any = network  # a lava-dl network: it writes itself
 
     def fill(tmp: str) -> None:
-        network.export_hdf5(tmp)
+        writer.export_hdf5(tmp)
         with h5py.File(tmp, "a") as f:
             f.attrs["format"] = FORMAT
             f.attrs["config"] = json.dumps({**info, **(metadata or {})})

@@ -5,7 +5,6 @@ import dataclasses
 import subprocess
 import sys
 
-import pytest
 
 from lava_fptt import compat
 

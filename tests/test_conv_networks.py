@@ -18,7 +18,7 @@ from lava_fptt.data import Encoding, load_dataset
 from lava_fptt.models.conv import parse_arch
 from lava_fptt.models.network import NetworkConfig, SpikingNetwork
 from netx_export import NetworkFileError, export_network, load_network
-from netx_export.inference import run_in_lava, spike_match
+from netx_export.inference import run_in_lava
 
 torch.set_num_threads(1)
 STRIDED = "conv:8:3,conv:16:3:2,dense:32"

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from lava_fptt.models.network import NetworkConfig, SpikingNetwork
-from lava_fptt.onchip.config import SsnnConfig, initial_weights, quantize_probability
+from lava_fptt.neurons.ssnn import quantize_probability
+from lava_fptt.onchip.config import SsnnConfig, initial_weights
 from lava_fptt.onchip.reference import ReferenceNetwork, make_streams
 from lava_fptt.training import make_method
 from lava_fptt.training.engine import RateCrossEntropy, sequence_loss

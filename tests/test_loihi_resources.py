@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from lava_fptt.cli import main
-from lava_fptt.loihi import LOIHI2, CoreLimits, model_widths, neuron_bits, resource_report
+from lava_fptt.loihi import LOIHI2, CoreLimits, model_widths, neuron_bits
+from netx_export.resources import resource_report
 from lava_fptt.neurons.ltc import PARAM_WIDTHS
 from lava_fptt.onchip.config import SsnnConfig
 from lava_fptt.onchip.storage import save_network

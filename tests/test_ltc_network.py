@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from lava_fptt.data import Encoding, load_dataset
+from lava_fptt.data import Encoding
 from lava_fptt.models.ltc import LTCNetwork
 from lava_fptt.models.network import NetworkConfig, SpikingNetwork, predict
 from lava_fptt.training import TrainConfig, load_run, train

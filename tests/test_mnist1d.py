@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from lava_fptt.data import DataError, Encoding, load_dataset
+from lava_fptt.data import DataError, load_dataset
 from lava_fptt.data import mnist1d as m1d
 
 SMALL = 200  # a draw of 200 sequences: 160 train, 40 test

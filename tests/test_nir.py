@@ -322,7 +322,9 @@ def test_pooling_that_feeds_neurons_is_a_pool_layer_in_slayers_own_format(tmp_pa
         block.export_hdf5(g.create_group("pool"))
         ours, theirs = f["layer/2"], g["pool"]
         assert [f[f"layer/{i}/type"][0] for i in range(5)] == [b"input", b"conv", b"pool", b"flatten", b"dense"]
-        keys = lambda group: sorted(k for k in group.keys() if k != "neuron")
+        def keys(group: h5py.Group) -> list[str]:
+            return sorted(k for k in group.keys() if k != "neuron")
+
         assert keys(ours) == keys(theirs) and sorted(ours["neuron"]) == sorted(theirs["neuron"])
         for key in ("shape", "kernelSize", "stride", "padding", "dilation"):
             np.testing.assert_array_equal(ours[key][()], theirs[key][()])

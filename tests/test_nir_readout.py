@@ -186,7 +186,7 @@ def test_a_readout_that_is_not_the_last_dense_layer_is_refused(edit: str, messag
 
 
 def test_our_loader_refuses_a_graded_layer_before_other_layers(tmp_path: pathlib.Path) -> None:
-    from netx_export.loader import load_network
+    from netx_export import load_network
 
     net = import_nir(readout_graph(cuba_li()), tmp_path / "li.net", dt=1e-4).network
     with h5py.File(net, "a") as f:

@@ -251,7 +251,7 @@ def test_fptt_regularizer_gradient_is_the_closed_form() -> None:
     torch.testing.assert_close(value, expected)
     autograd = torch.autograd.grad(value, list(params.values()))
     method.add_regularizer_grad(params)
-    for (name, p), g in zip(params.items(), autograd):
+    for p, g in zip(params.values(), autograd):
         torch.testing.assert_close(p.grad, g)
 
 
@@ -337,11 +337,11 @@ class SavedTensors:
     def __init__(self) -> None:
         self.live = self.peak = 0
 
-    def pack(self, tensor: torch.Tensor) -> "Held":
+    def pack(self, tensor: torch.Tensor) -> Held:
         return Held(tensor, self)
 
     @staticmethod
-    def unpack(held: "Held") -> torch.Tensor:
+    def unpack(held: Held) -> torch.Tensor:
         return held.tensor
 
 

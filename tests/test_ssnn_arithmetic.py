@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lava_fptt.onchip import arithmetic as ar
+from lava_fptt.neurons import ssnn as ar
 
 
 def _both(a: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lava_fptt.onchip import arithmetic as ar
-from lava_fptt.onchip.config import HIDDEN_PRE_DELAY, INPUT_PRE_DELAY, SsnnConfig
+from lava_fptt.neurons import ssnn as ar
+from lava_fptt.neurons.ssnn import HIDDEN_PRE_DELAY, INPUT_PRE_DELAY
+from lava_fptt.onchip.config import SsnnConfig
 from lava_fptt.onchip.reference import ReferenceNetwork, make_streams
 
 COPIES, PERIOD = 4000, 32

@@ -6,8 +6,9 @@ import psutil
 import pytest
 
 from lava_fptt.data import load_dataset
-from lava_fptt.onchip import arithmetic as ar
-from lava_fptt.onchip.config import SsnnConfig, initial_weights, quantize_probability
+from lava_fptt.neurons import ssnn as ar
+from lava_fptt.neurons.ssnn import quantize_probability
+from lava_fptt.onchip.config import SsnnConfig, initial_weights
 from lava_fptt.onchip.lava_network import LavaSession, build_network
 from lava_fptt.onchip.reference import RECORDED, ReferenceNetwork, make_streams
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from lava_fptt.onchip import arithmetic as ar
-from lava_fptt.onchip.config import SsnnConfig, initial_weights, quantize_probability
+from lava_fptt.neurons import ssnn as ar
+from lava_fptt.neurons.ssnn import quantize_probability
+from lava_fptt.onchip.config import SsnnConfig, initial_weights
 from lava_fptt.onchip.reference import ReferenceNetwork, make_streams
 
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "ssnn_reference_weights.json"

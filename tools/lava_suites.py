@@ -49,7 +49,7 @@ def run_suite(root: pathlib.Path, suite: str, extra: list[str]) -> tuple[int, st
     cmd += [f"--deselect={test}" for test in DESELECTED if test.startswith(suite)]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    summary = next((l for l in reversed(lines) if re.search(r"\d+ (passed|failed)", l)), "")
+    summary = next((line for line in reversed(lines) if re.search(r"\d+ (passed|failed)", line)), "")
     if proc.returncode != 0:
         sys.stdout.write(proc.stdout[-6000:] + proc.stderr[-2000:])
     else:  # the skips are Lava's own (hardware, GPU...): list them with their reasons

@@ -39,7 +39,7 @@ from lava_fptt.data import Encoding, load_dataset
 from lava_fptt.models.network import NetworkConfig
 from lava_fptt.neurons import (LTCIntParams, LTCState, dequantize, ltc_step, ltc_step_int, quantize,
                                sigmoid_int)
-from lava_fptt.neurons.ltc import ONE, PARAM_SCALES, PARAM_WIDTHS
+from lava_fptt.neurons.ltc import ONE, PARAM_WIDTHS
 from lava_fptt.training import TrainConfig, load_run, train
 
 torch.set_num_threads(1)

@@ -25,10 +25,7 @@
 # `lava-fptt run RUN_DIR/network.net --reference RUN_DIR`.
 
 # %%
-import json
 import pathlib
-import subprocess
-import sys
 import warnings
 
 warnings.filterwarnings("ignore", message=".*Overriding a previously registered kernel.*")
@@ -147,22 +144,29 @@ fig.savefig(FIGURES / "03_raster_torch_vs_lava.png", dpi=100)
 # LTC layers are written as netx dense layers with neuron type `LTC` / `LTC_READOUT`
 # (`docs/netx_ltc_format.md`); `netx_export.load_network` builds them with Lava's `Dense`
 # and our `LTC` / `LTCReadout` processes. A short training run is enough to check the
-# path; `lava-fptt run --reference` compares the hidden spikes (`spike_match`) and the
-# readout's graded values (`readout_match`, the fraction that are identical).
+# path; `compare_with_torch` (what `lava-fptt run --reference` reports) compares the hidden
+# spikes (`spike_match`) and the readout's graded values (`readout_match`, the fraction that
+# are identical).
 
 # %%
-def cli(*args):
-    done = subprocess.run([sys.executable, "-m", "lava_fptt.cli", *args, "--json"],
-                          capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
+from netx_export.inference import accuracy as lava_accuracy, compare_with_torch
 
 ltc_dir = RUNS / "ltc"
-cli("train", "--model", "ltc", "--recurrent", "--hidden", "32", "--encoding", "rows", "--epochs", "1",
-    "--lr", "3e-3", "--out", str(ltc_dir), "--no-progress")
-cli("export", str(ltc_dir))
-ltc_runs = {precision: cli("run", str(ltc_dir / "network.net"), "--encoding", "rows", "--samples", "40",
-                           "--precision", precision, "--reference", str(ltc_dir))
-            for precision in ("fixed", "float")}
+rows = Encoding("rows", steps=16)
+channels = load_dataset("digits", "test", encoding=rows).num_channels
+ltc_config = TrainConfig(dataset="digits", encoding=rows, network=NetworkConfig(sizes=(channels, 32, 10), model="ltc",
+                                                                                recurrent=True),
+                         algo="bptt", epochs=1, lr=3e-3, seed=0)
+train(ltc_config, ltc_dir, progress=False)
+_, ltc_model, _ = load_run(ltc_dir)
+ltc_path = export_network(ltc_model, ltc_dir / "network.net", {"dataset": "digits", "encoding": rows.to_dict()})
+ltc_test = load_dataset("digits", "test", encoding=rows)
+ltc_inputs, ltc_labels = ltc_test.spikes(np.arange(40)), ltc_test.labels[:40]
+ltc_runs = {}
+for precision in ("fixed", "float"):
+    lava = run_in_lava(ltc_path, ltc_inputs, precision)
+    ltc_runs[precision] = {"accuracy": lava_accuracy(lava.output, ltc_labels, "readout"),
+                           **compare_with_torch(lava, ltc_model, ltc_inputs, ltc_labels)}
 for precision, result in ltc_runs.items():
     print(f"LTC in Lava {precision:5s}: accuracy {result['accuracy']:.3f} (torch {result['reference_accuracy']:.3f}), "
           f"hidden spike_match {result['spike_match']:.4f}, readout_match {result['readout_match']:.4f}, "

@@ -39,7 +39,8 @@ import numpy as np
 import torch
 
 from lava_fptt.data import Encoding, load_dataset
-from lava_fptt.loihi import LOIHI2, layer_resources, model_widths, neuron_bits, resource_report
+from lava_fptt.loihi import LOIHI2, layer_resources, model_widths, neuron_bits
+from netx_export.resources import resource_report
 from lava_fptt.models.network import NetworkConfig
 from lava_fptt.onchip.learn import learn
 from lava_fptt.training import TrainConfig, load_run, train

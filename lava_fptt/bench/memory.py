@@ -89,7 +89,9 @@ def run(algos: list[str], steps: list[int], settings: Settings = Settings(), rep
     reason = spikingjelly.unavailable() if any(a in spikingjelly.KINDS for a in algos) else None
     skipped = [{"algo": a, "reason": reason} for a in algos if a in spikingjelly.KINDS and reason]
     rows = []
-    jobs = [(algo, algo, None) for algo in algos] + [(f"old-{a}", a, old[1]) for a in (old[2] if old else [])]
+    jobs: list[tuple[str, str, Any]] = [(algo, algo, None) for algo in algos]
+    if old is not None:
+        jobs += [(f"old-{a}", a, old[1]) for a in old[2]]
     for t in steps:
         for label, algo, code in jobs:
             if reason and algo in spikingjelly.KINDS:

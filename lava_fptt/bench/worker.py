@@ -32,7 +32,7 @@ def network_config(network: str, sizes: tuple[int, ...]) -> Any:
 
 def prepare(algo: str, sizes: tuple[int, ...], params: dict[str, Any],
             x: torch.Tensor, y: torch.Tensor, network: str = "dense",
-            device: torch.device = torch.device("cpu")) -> Callable[[], None]:
+            device: torch.device | str = "cpu") -> Callable[[], None]:
     """Build everything for ``algo`` on ``device`` (where ``x``, ``y`` are); return the training pass to measure."""
     if algo in spikingjelly.KINDS:
         net = spikingjelly.build(algo, sizes).to(device)

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from lava_fptt.neurons.ltc import (
+    LTC_SPEC,
     ONE,
     LTCIntParams,
     LTCParams,
@@ -47,6 +48,8 @@ from lava_fptt.neurons.ltc import (
     ltc_step,
     readout_step,
 )
+from lava_fptt.blocks.netx_format import NetxLayer, write_layer
+from lava_fptt.blocks.neuron import StatefulBlock
 from lava_fptt.neurons.ltc_train import QAT_DTYPE, ltc_layer, quantize_params, quantize_weight, readout_layer
 
 NETX_NEURON_TYPES = {"spiking": "LTC", "readout": "LTC_READOUT"}
@@ -54,20 +57,13 @@ NETX_NEURON_TYPES = {"spiking": "LTC", "readout": "LTC_READOUT"}
 READOUT_MESSAGE_BITS = 24
 """The readout sends its 24-bit membrane ``u`` as a graded message."""
 
-GATE_INIT = {
-    "mem_gate_i": (0.0, 0.1),
-    "mem_gate_u": (0.0, 0.1),
-    "mem_gate_bias": (-2.0, 0.5),
-    "adp_gate_i": (0.0, 0.1),
-    "adp_gate_b": (0.0, 0.1),
-    "adp_gate_bias": (2.0, 0.5),
-}
-"""(mean, std) of the normal initialization per gate parameter: gates start mostly driven
-by their bias, with ``tau_m ~ sigmoid(-2) = 0.12`` (a membrane memory of about 8 steps)
-and ``tau_adp ~ sigmoid(2) = 0.88`` (adaptation decaying over about 8 steps)."""
+GATE_INIT = {p.name: p.init for p in LTC_SPEC.params if isinstance(p.init, tuple)}
+"""(mean, std) of the normal initialization per gate parameter (:data:`lava_fptt.neurons.ltc.LTC_SPEC`):
+gates start mostly driven by their bias, with ``tau_m ~ sigmoid(-2) = 0.12`` (a membrane memory of
+about 8 steps) and ``tau_adp ~ sigmoid(2) = 0.88`` (adaptation decaying over about 8 steps)."""
 
 
-class _LiquidBlock(nn.Module):
+class _LiquidBlock(StatefulBlock):
     """Weights, per-neuron parameters, carried state and the time loop shared by all blocks."""
 
     _float_params: type[NamedTuple]
@@ -98,16 +94,6 @@ class _LiquidBlock(nn.Module):
                 default = float(constants.get(name, self._float_params._field_defaults[name]))
                 self.register_buffer(name, torch.full((out_features,), default))
         self._state: NamedTuple | None = None
-
-    # ----------------------------------------------------------- engine interface
-    def reset_state(self) -> None:
-        """Forget the carried state; the next call starts from zero for its batch size."""
-        self._state = None
-
-    def detach_state(self) -> None:
-        """Cut the carried state from the autograd graph (keeps its values)."""
-        if self._state is not None:
-            self._state = type(self._state)(*(v.detach() for v in self._state))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run ``T`` steps: ``x [B, in_features, T] -> [B, out_features, T]``."""
@@ -159,26 +145,9 @@ class _LiquidBlock(nn.Module):
         ``LTC_READOUT``; weights and parameters are the integers of :meth:`integer_weights`
         and :meth:`integer_params`, i.e. what quantized training computed with.
         """
-        import h5py  # noqa: F401  (the group is an h5py object)
-
-        w, w_rec = self.integer_weights()
-        kind = "dense" if w_rec is None else "dense_rec"
-        group.create_dataset("type", (1,), "S10", [kind.encode("ascii")])
-        group.create_dataset("shape", data=np.array([self.out_features]))
-        group.create_dataset("inFeatures", data=self.in_features)
-        group.create_dataset("outFeatures", data=self.out_features)
-        group.create_dataset("weight", data=w.astype(np.int16))
-        if w_rec is not None:
-            group.create_dataset("weight_rec", data=w_rec.astype(np.int16))
-        group.create_dataset("weightExp", data=self.weight_exp)
         spiking = self._int_params is LTCIntParams
-        neuron = group.create_group("neuron")
-        neuron.create_dataset("type", (1,), "S16",
-                              [NETX_NEURON_TYPES["spiking" if spiking else "readout"].encode("ascii")])
-        neuron.create_dataset("gradedSpike", data=not spiking)
-        neuron.create_dataset("messageBits", data=0 if spiking else READOUT_MESSAGE_BITS)
-        for name, value in self.integer_params()._asdict().items():
-            neuron.create_dataset(name, data=value.astype(np.int32))
+        write_layer(group, NETX_NEURON_TYPES["spiking" if spiking else "readout"], 0 if spiking else READOUT_MESSAGE_BITS,
+                    NetxLayer(*self.integer_weights(), self.weight_exp, self.integer_params()))
 
     # ---------------------------------------------------------------- internals
     def _carried_state(self, batch: int, dtype: torch.dtype, device: torch.device) -> NamedTuple:

@@ -25,6 +25,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     trained = train.run(argparse.Namespace(**common, model="cuba", algo="bptt", hidden=[128], recurrent=False, epochs=args.epochs,
                                            batch_size=32, lr=3e-3, seed=0, train_limit=None, out=args.out,
                                            no_progress=args.no_progress))
+    assert trained is not None  # one process: it is the lead
     exported = export.run(argparse.Namespace(run_dir=args.out, output=None, json=args.json))
     network = pathlib.Path(exported["network"])
     print(f"running {args.samples} test samples in Lava (fixed point)...", file=sys.stderr)

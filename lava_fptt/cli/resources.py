@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from ..loihi import resource_report
+    from netx_export.resources import resource_report
 
     report = resource_report(args.network)
     if args.json:

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
-import torch
 
 from netx_export import describe
-from netx_export.inference import PRECISIONS, run_in_lava, spike_match
+from netx_export.inference import PRECISIONS, accuracy, compare_with_torch, run_in_lava
 
 from ..data import DEFAULT_ENCODINGS, Encoding, load_dataset
-from ..models.network import predict
 from ..training import load_run
 from .common import add_data, add_json, positive_int
 
@@ -69,42 +67,5 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                               "start_s": lava.start_s}
     if args.reference:
         _, model, _ = load_run(args.reference)
-        x = torch.from_numpy(inputs)
-        reference = model.run(x).numpy()
-        result["reference_accuracy"] = accuracy(reference, labels, model.output_kind)
-        if lava.graded:
-            hidden = [h.numpy() for h in model.hidden_spikes(x)] if hasattr(model, "hidden_spikes") else None
-            result.update(compare_graded(lava, reference, hidden))
-        else:
-            result["spike_match"] = spike_match(lava.output, reference)
-            result["identical_samples"] = int(sum(np.array_equal(a, b) for a, b in zip(lava.output > 0, reference > 0)))
+        result.update(compare_with_torch(lava, model, inputs, labels))
     return result
-
-
-def accuracy(output: np.ndarray, labels: np.ndarray, kind: str) -> float:
-    """Accuracy with the prediction rule of the output kind (:func:`lava_fptt.models.network.predict`)."""
-    return float((predict(torch.from_numpy(np.asarray(output)), kind).numpy() == labels).mean())
-
-
-def compare_graded(lava: Any, readout: np.ndarray, hidden: Optional[list[np.ndarray]]) -> dict[str, Any]:
-    """Lava against torch for a network ending in a graded readout (LTC's, or CUBA neurons that never spike).
-
-    ``spike_match``: :func:`spike_match` over the spikes of all hidden layers, when the
-    torch model gives them (``hidden``; LTC networks; None: not compared).
-    ``readout_match``: fraction of readout values (every sample, neuron and step)
-    that are identical; ``readout_max_abs_diff`` the largest difference (float units).
-    ``identical_samples``: samples whose hidden spikes and readout values are all identical.
-    """
-    readout = readout.astype(np.float64)
-    same_readout = lava.output == readout
-    identical = same_readout.all(axis=(1, 2))
-    result: dict[str, Any] = {}
-    if hidden is not None:
-        for a, b in zip(lava.hidden, hidden):
-            identical &= ((a > 0) == (b > 0)).all(axis=(1, 2))
-        empty = [np.zeros((len(readout), 0))]  # no hidden layer: nothing to differ
-        result["spike_match"] = spike_match(np.concatenate([h.reshape(len(h), -1) for h in lava.hidden] + empty, 1),
-                                            np.concatenate([h.reshape(len(h), -1) for h in hidden] + empty, 1))
-    return {**result, "readout_match": float(same_readout.mean()),
-            "readout_max_abs_diff": float(np.abs(lava.output - readout).max()),
-            "identical_samples": int(identical.sum())}

@@ -7,7 +7,7 @@ import sys
 from typing import Any, Optional
 
 from ..data import load_dataset
-from ..models.network import MODELS, NetworkConfig
+from ..models.network import NetworkConfig, models
 from ..models.netx_file import INITIAL_FILE, describe_netx
 from ..models.user import USER_FILE, describe_file, parse_spec
 from ..training import METHODS, TrainConfig, distributed, train
@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             description="Train a spiking network in lava-dl and write RUN_DIR with an atomically "
                                         "written checkpoint, config.json, metrics.json and training.png. "
                                         "Running again on the same RUN_DIR resumes after the last completed epoch.")
-    parser.add_argument("--model", choices=MODELS, default="cuba",
+    parser.add_argument("--model", choices=models(), default="cuba",
                         help="neuron model: cuba (slayer CUBA layers) or ltc (LTC layers, graded readout); default cuba")
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--arch", metavar="LAYERS",

@@ -9,11 +9,42 @@ import numpy as np
 import torch
 
 from .encoding import DEFAULT_ENCODINGS, Encoding
-from .sources import DataError, EventSet, ImageSet, load_source
+from .sources import DataError, EventSet, ImageSet, load_digits, load_idx_dataset, load_shd
 
 DATASETS = tuple(DEFAULT_ENCODINGS)
 BUILT_IN = ("digits",)
 """Data sets that ship with the installed packages and read no ``data_dir``."""
+
+
+GENERATED = ("mnist1d",)
+"""Data sets drawn by a generator: the only ones that take a data seed and a sample count."""
+
+
+def load_source(name: str, split: str, data_dir: Optional[pathlib.Path] = None, data_seed: Optional[int] = None,
+                data_samples: Optional[int] = None) -> ImageSet | EventSet:
+    """The raw data set ``name`` ('digits', 'mnist1d', 'mnist', 'fashion-mnist', 'emnist', 'shd').
+
+    ``data_seed`` and ``data_samples`` choose another draw of a generated data set
+    (:data:`GENERATED`); for ``mnist1d`` ``data_dir`` is where its cache is kept.
+    """
+    if split not in ("train", "test"):
+        raise DataError(f"split must be 'train' or 'test', got {split!r}")
+    if name not in GENERATED and (data_seed is not None or data_samples is not None):
+        raise DataError(f"{name}: a data seed and sample count apply only to generated data sets "
+                        f"({', '.join(GENERATED)})")
+    if name == "digits":
+        return load_digits(split)
+    if name == "mnist1d":
+        from .mnist1d import load_mnist1d
+
+        return load_mnist1d(split, data_dir, data_seed, data_samples)
+    if data_dir is None:
+        raise DataError(f"{name}: needs --data-dir, the directory holding its files (nothing is downloaded)")
+    if name in ("mnist", "fashion-mnist", "emnist"):
+        return load_idx_dataset(name, pathlib.Path(data_dir), split)
+    if name == "shd":
+        return load_shd(pathlib.Path(data_dir), split)
+    raise DataError(f"unknown data set {name!r}; choose from digits, mnist1d, mnist, fashion-mnist, emnist, shd")
 
 
 @dataclass

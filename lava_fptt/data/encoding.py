@@ -61,26 +61,26 @@ class Encoding:
 
     def num_steps(self, data: ImageSet | EventSet) -> int:
         if self.kind == "pixel":
-            return int(np.prod(data.images.shape[1:]))
+            return int(np.prod(_images(data, self.kind).shape[1:]))
         if self.kind == "rows":
-            return int(data.images.shape[1])
+            return int(_images(data, self.kind).shape[1])
         return self.steps
 
     def num_channels(self, data: ImageSet | EventSet) -> int:
         if self.layout == "image":
             return 1
         if self.kind == "bins":
-            return data.num_channels
+            return _events(data).num_channels
         if self.kind == "rate":
-            return int(np.prod(data.images.shape[1:]))
+            return int(np.prod(_images(data, self.kind).shape[1:]))
         if self.kind == "pixel":
             return self.levels
-        return int(data.images.shape[2]) * self.levels
+        return int(_images(data, self.kind).shape[2]) * self.levels
 
     def input_shape(self, data: ImageSet | EventSet) -> tuple[int, ...]:
         """Shape of one encoded sample without time: ``(channels,)``, or ``(1, H, W)`` for images."""
         if self.layout == "image":
-            return (1, *(int(n) for n in data.images.shape[1:]))
+            return (1, *(int(n) for n in _images(data, self.kind).shape[1:]))
         return (self.num_channels(data),)
 
     def encode(self, data: ImageSet | EventSet, index: np.ndarray) -> np.ndarray:
@@ -135,3 +135,17 @@ DEFAULT_ENCODINGS = {
     "emnist": Encoding("rate", steps=32),
     "shd": Encoding("bins", steps=100, duration=1.0),
 }
+
+
+def _images(data: ImageSet | EventSet, kind: str) -> np.ndarray:
+    """The images of an image data set (``kind`` encodes images)."""
+    if not isinstance(data, ImageSet):
+        raise ValueError(f"encoding {kind!r} encodes images; {data.name} holds spike events: use 'bins'")
+    return data.images
+
+
+def _events(data: ImageSet | EventSet) -> EventSet:
+    """An event data set (the 'bins' encoding)."""
+    if not isinstance(data, EventSet):
+        raise ValueError(f"encoding 'bins' encodes spike events; {data.name} holds images")
+    return data

@@ -12,7 +12,6 @@ import gzip
 import pathlib
 import zlib
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -77,7 +76,7 @@ def load_digits(split: str) -> ImageSet:
     return ImageSet("digits", images[chosen], labels[chosen], 10)
 
 
-IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+IDX_DTYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: pathlib.Path, expected_ndim: int) -> np.ndarray:
@@ -195,34 +194,3 @@ def load_shd(data_dir: pathlib.Path, split: str) -> EventSet:
     if len(labels) and (labels.min() < 0 or labels.max() >= SHD_CLASSES):
         raise DataError(f"{path}: labels outside 0..{SHD_CLASSES - 1}")
     return EventSet("shd", times, units, labels, SHD_CLASSES, SHD_CHANNELS)
-
-
-GENERATED = ("mnist1d",)
-"""Data sets drawn by a generator: the only ones that take a data seed and a sample count."""
-
-
-def load_source(name: str, split: str, data_dir: Optional[pathlib.Path] = None, data_seed: Optional[int] = None,
-                data_samples: Optional[int] = None) -> ImageSet | EventSet:
-    """The raw data set ``name`` ('digits', 'mnist1d', 'mnist', 'fashion-mnist', 'emnist', 'shd').
-
-    ``data_seed`` and ``data_samples`` choose another draw of a generated data set
-    (:data:`GENERATED`); for ``mnist1d`` ``data_dir`` is where its cache is kept.
-    """
-    if split not in ("train", "test"):
-        raise DataError(f"split must be 'train' or 'test', got {split!r}")
-    if name not in GENERATED and (data_seed is not None or data_samples is not None):
-        raise DataError(f"{name}: a data seed and sample count apply only to generated data sets "
-                        f"({', '.join(GENERATED)})")
-    if name == "digits":
-        return load_digits(split)
-    if name == "mnist1d":
-        from .mnist1d import load_mnist1d
-
-        return load_mnist1d(split, data_dir, data_seed, data_samples)
-    if data_dir is None:
-        raise DataError(f"{name}: needs --data-dir, the directory holding its files (nothing is downloaded)")
-    if name in ("mnist", "fashion-mnist", "emnist"):
-        return load_idx_dataset(name, pathlib.Path(data_dir), split)
-    if name == "shd":
-        return load_shd(pathlib.Path(data_dir), split)
-    raise DataError(f"unknown data set {name!r}; choose from digits, mnist1d, mnist, fashion-mnist, emnist, shd")

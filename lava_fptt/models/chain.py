@@ -7,7 +7,7 @@ adapter as any user's network (:func:`lava_fptt.online.wrap`).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import h5py
 import torch
@@ -35,4 +35,5 @@ class BlockChain(torch.nn.Module):
         with h5py.File(path, "w") as f:
             layers = f.create_group("layer")
             for index, block in enumerate(self.blocks):
-                block.export_hdf5(layers.create_group(str(index)))
+                writer: Any = block  # each block's own netx writer (slayer's or ours)
+                writer.export_hdf5(layers.create_group(str(index)))

@@ -38,7 +38,7 @@ import torch
 from lava_fptt.blocks.ltc import LTCDense, LTCReadout, LTCRecurrent
 
 from .chain import BlockChain
-from .network import NetworkConfig, SpikingNetwork
+from .network import ModelKind, NetworkConfig, SpikingNetwork, register_model
 
 
 def ltc_stack(config: NetworkConfig) -> BlockChain:
@@ -69,3 +69,6 @@ class LTCNetwork(SpikingNetwork):
             out.append(x)
         self.reset_state()
         return out
+
+
+register_model(ModelKind("ltc", ltc_stack, LTCNetwork))

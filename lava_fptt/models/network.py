@@ -38,7 +38,7 @@ from __future__ import annotations
 import pathlib
 import re
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
@@ -49,7 +49,6 @@ from .cuba import CubaParams, cuba_stack
 from .netx_file import INITIAL_FILE, NetworkFile, describe_netx
 from .user import USER_FILE, UserNetwork, describe_file
 
-MODELS = ("cuba", "ltc")
 
 
 @dataclass(frozen=True)
@@ -66,9 +65,9 @@ class NetworkConfig:
     """Hidden layers with recurrent weights, ``s[t] = f(W x[t] + R s[t-1])``: slayer's
     ``cuba.Recurrent`` (CUBA) or ``LTCRecurrent`` (LTC); the output layer stays feed-forward."""
     quantized: bool = True
-    """LTC only: quantization-aware training in the deployed integer arithmetic."""
+    """LTC and LIF: quantization-aware training in the deployed integer arithmetic."""
     weight_exp: int = 0
-    """LTC only: shared exponent of every deployed ``Dense`` (weights reach 4 * 2**weight_exp)."""
+    """LTC and LIF: shared exponent of every deployed ``Dense`` (weights reach 4 * 2**weight_exp)."""
     reset_frac: float = 0.0
     """LTC only: fraction of the membrane a spike removes in the hidden layers. 0 (no reset: the
     adaptive threshold alone limits firing) trains several times faster on sequences than the
@@ -83,8 +82,8 @@ class NetworkConfig:
     """A netx file to start from and fine-tune (its file is the run directory's copy, ``initial.net``)."""
 
     def __post_init__(self) -> None:
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        if self.model not in MODEL_KINDS:
+            raise ValueError(f"model must be one of {models()}, got {self.model!r}")
         if len(self.sizes) < 2 or any(int(s) < 1 for s in self.sizes):
             raise ValueError(f"sizes needs an input and at least one layer, all >= 1; got {self.sizes}")
         if self.recurrent and len(self.sizes) < 3:
@@ -116,9 +115,9 @@ class NetworkConfig:
         """Name of the run directory's copy of the file the network is built from (None: built from the config)."""
         return {"user": USER_FILE, "file": INITIAL_FILE}.get(self.kind)
 
-    def described(self, path: pathlib.Path) -> "NetworkConfig":
+    def described(self, path: pathlib.Path) -> NetworkConfig:
         """This config with its source file's description (hash) taken from ``path`` (e.g. a run's copy)."""
-        if self.kind == "user":
+        if self.source is not None:
             return replace(self, source=describe_file(path, self.source.class_name))
         return replace(self, init=describe_netx(path)) if self.kind == "file" else self
 
@@ -126,7 +125,7 @@ class NetworkConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "NetworkConfig":
+    def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
         data = dict(data)
         data["sizes"] = tuple(data["sizes"])
         data["cuba"] = CubaParams(**data.get("cuba", {}))
@@ -144,21 +143,17 @@ def build_network(config: NetworkConfig, source_file: Optional[pathlib.Path] = N
     if config.source_copy is not None and source_file is None:
         raise ValueError(f"the network is built from a file ({config.kind}): give its file (a run directory "
                          f"keeps it as {config.source_copy})")
-    if config.init is not None:
-        from .netx_file import build
+    if config.init is not None and source_file is not None:
+        from .netx_file import build as build_from_file
 
-        return build(pathlib.Path(source_file), config.init)
-    if config.source is not None:
-        from .user import build
+        return build_from_file(pathlib.Path(source_file), config.init)
+    if config.source is not None and source_file is not None:
+        from .user import build as build_user
 
-        return build(pathlib.Path(source_file), config.source)
+        return build_user(pathlib.Path(source_file), config.source)
     if config.arch is not None:
         return conv_network(config.arch, config.sample_shape, config.sizes[-1], config.cuba, config.weight_scale)
-    if config.model == "ltc":
-        from .ltc import ltc_stack
-
-        return ltc_stack(config)
-    return cuba_stack(config.sizes, config.cuba, config.weight_scale, config.recurrent)
+    return MODEL_KINDS[config.model].build(config)
 
 
 def network_layout(config: NetworkConfig, source_file: Optional[pathlib.Path] = None) -> str:
@@ -173,16 +168,15 @@ def network_layout(config: NetworkConfig, source_file: Optional[pathlib.Path] = 
 class SpikingNetwork(OnlineNetwork):
     """The network of a :class:`NetworkConfig`, wrapped for the engine (:class:`~lava_fptt.online.OnlineNetwork`).
 
-    Constructing it with an LTC config returns an :class:`~lava_fptt.models.ltc.LTCNetwork`.
+    Constructing it with a dense stack's config returns the network class its model
+    registered (:data:`MODEL_KINDS`; an LTC config: an :class:`~lava_fptt.models.ltc.LTCNetwork`).
     ``source_file`` is the file of a user's class (``config.source``).
     """
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "SpikingNetwork":
+    def __new__(cls, *args: Any, **kwargs: Any) -> SpikingNetwork:
         config = args[0] if args else kwargs.get("config")
-        if cls is SpikingNetwork and getattr(config, "model", None) == "ltc" and config.kind == "stack":
-            from .ltc import LTCNetwork
-
-            return super().__new__(LTCNetwork)
+        if cls is SpikingNetwork and isinstance(config, NetworkConfig) and config.kind == "stack":
+            return super().__new__(MODEL_KINDS[config.model].network)
         return super().__new__(cls)
 
     def __init__(self, config: NetworkConfig, source_file: Optional[pathlib.Path] = None) -> None:
@@ -193,6 +187,40 @@ class SpikingNetwork(OnlineNetwork):
     def layers(self) -> list[torch.nn.Module]:
         """The network's blocks in order (the lava-dl blocks themselves)."""
         return [adapter.block for adapter in self.blocks]
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A neuron model a dense stack (``NetworkConfig(model=name, sizes=...)``) can be made of.
+
+    Registered (:func:`register_model`) by the module that defines the model, so that this
+    module needs none of them: CUBA here, LTC in :mod:`lava_fptt.models.ltc` (imported
+    by the package, so every model is registered once ``lava_fptt.models`` is imported).
+    """
+
+    name: str
+    build: Callable[[NetworkConfig], torch.nn.Module]
+    """The (unwrapped) lava-dl network of a dense-stack config."""
+    network: type[SpikingNetwork] = SpikingNetwork
+    """The class :class:`SpikingNetwork` returns for such a config."""
+
+
+MODEL_KINDS: dict[str, ModelKind] = {}
+"""Every neuron model a dense stack can be made of, by name."""
+
+
+def register_model(kind: ModelKind) -> None:
+    """Make ``kind`` a choice of ``NetworkConfig.model`` (and of ``lava-fptt train --model``)."""
+    MODEL_KINDS[kind.name] = kind
+
+
+def models() -> tuple[str, ...]:
+    """The names ``NetworkConfig.model`` accepts."""
+    return tuple(MODEL_KINDS)
+
+
+register_model(ModelKind("cuba", lambda config: cuba_stack(config.sizes, config.cuba, config.weight_scale,
+                                                           config.recurrent)))
 
 
 OLD_KEY = re.compile(r"^layers\.(\d+)\.(?:block\.)?")

@@ -119,7 +119,7 @@ def _cuba_loop(x: np.ndarray, current_decay: np.ndarray, current_state: np.ndarr
             value = np.float32(v)
             voltage[i, t] = value / w_out[0]
             if value >= theta:
-                v = 0
+                v = 0  # type: ignore[assignment]  # numba types v as int64 throughout
 
 
 def _backward_loop(grad: np.ndarray, factor: np.ndarray, out: np.ndarray) -> None:
@@ -235,7 +235,9 @@ class _CubaDynamics(torch.autograd.Function):
         current, voltage = torch.empty_like(x), torch.empty_like(x)
         states = [_tiled(s, z) for s in (current_state, voltage_state)]
         w_state = np.array([w_scale], dtype=states[0].numpy().dtype)
-        _compile()[1](x.numpy(), constants.forward[0], states[0].numpy(), constants.forward[1], states[1].numpy(),
+        kernels = _compile()
+        assert kernels is not None  # the fast path is taken only when numba compiled them
+        kernels[1](x.numpy(), constants.forward[0], states[0].numpy(), constants.forward[1], states[1].numpy(),
                       *_scales(w_scale, x.dtype), w_state, float(threshold * w_scale), current.numpy(),
                       voltage.numpy())
         ctx.constants = constants
@@ -253,6 +255,7 @@ class _CubaDynamics(torch.autograd.Function):
         total = None if grad_voltage is None else _backward(kernels, grad_voltage, voltage_factor)
         if grad_current is not None:
             total = grad_current if total is None else total + grad_current
+        assert total is not None  # one of the two gradients is given (checked above)
         return _backward(kernels, total, current_factor), None, None, None, None, None
 
 

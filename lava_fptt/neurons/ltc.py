@@ -56,6 +56,7 @@ import numpy as np
 
 from lava_fptt.neurons.backend import ArrayOps, check_int64, ops_for
 from lava_fptt.neurons.fixed_point import Width, check_all, to_numpy
+from lava_fptt.neurons.spec import Dynamics, Param, ParamSpec
 
 Array = Any  # a numpy array or a torch tensor (or a Python number for parameters)
 
@@ -92,32 +93,30 @@ SIGMOID_TABLE: tuple[int, ...] = (
 SIGMOID_INPUT_MAX = ((len(SIGMOID_TABLE) - 1) << SIGMOID_SEGMENT_BITS) - 1
 """Pre-activations saturate at just under 8.0 (32767 / 4096)."""
 
-PARAM_SCALES: dict[str, int] = {
-    "mem_gate_i": 1 << GATE_COEF_FRAC_BITS,
-    "mem_gate_u": 1 << GATE_COEF_FRAC_BITS,
-    "mem_gate_bias": 1 << GATE_FRAC_BITS,
-    "adp_gate_i": 1 << GATE_COEF_FRAC_BITS,
-    "adp_gate_b": 1 << GATE_COEF_FRAC_BITS,
-    "adp_gate_bias": 1 << GATE_FRAC_BITS,
-    "bias": 1 << INPUT_SHIFT,
-    "b0": ONE,
-    "beta": ONE,
-    "reset_frac": ONE,
-}
-"""Integer that stands for 1.0, per parameter."""
+_COEF, _GATE = 1 << GATE_COEF_FRAC_BITS, 1 << GATE_FRAC_BITS
+LTC_SPEC = ParamSpec("LTC", (
+    # gates: trained, drawn per neuron; tau_m ~ sigmoid(-2) = 0.12 (a membrane memory of about 8 steps),
+    # tau_adp ~ sigmoid(2) = 0.88 (adaptation decaying over about 8 steps)
+    Param("mem_gate_i", _COEF, Width(12), init=(0.0, 0.1)),
+    Param("mem_gate_u", _COEF, Width(12), init=(0.0, 0.1)),
+    Param("mem_gate_bias", _GATE, Width(16), init=(-2.0, 0.5)),
+    Param("adp_gate_i", _COEF, Width(12), init=(0.0, 0.1)),
+    Param("adp_gate_b", _COEF, Width(12), init=(0.0, 0.1)),
+    Param("adp_gate_bias", _GATE, Width(16), init=(2.0, 0.5)),
+    Param("bias", 1 << INPUT_SHIFT, Width(16), init=0.0),
+    # constants, as in the reference: fixed, not trained
+    Param("b0", ONE, Width(24), trainable=False, init=0.1),
+    Param("beta", ONE, Width(16, signed=False), trainable=False, init=1.8),
+    Param("reset_frac", ONE, Width(13, signed=False), trainable=False, init=1.0),
+))
+"""The LTC neuron's parameters: the one list (:mod:`lava_fptt.neurons.spec`)."""
+READOUT_SPEC = ParamSpec("LTC", tuple(LTC_SPEC[name] for name in
+                                      ("mem_gate_i", "mem_gate_u", "mem_gate_bias", "bias")))
+"""The readout's parameters: the membrane gate and the bias of the LTC neuron."""
 
-PARAM_WIDTHS: dict[str, Width] = {
-    "mem_gate_i": Width(12),
-    "mem_gate_u": Width(12),
-    "mem_gate_bias": Width(16),
-    "adp_gate_i": Width(12),
-    "adp_gate_b": Width(12),
-    "adp_gate_bias": Width(16),
-    "bias": Width(16),
-    "b0": Width(24),
-    "beta": Width(16, signed=False),
-    "reset_frac": Width(13, signed=False),
-}
+PARAM_SCALES: dict[str, int] = LTC_SPEC.scales
+"""Integer that stands for 1.0, per parameter."""
+PARAM_WIDTHS: dict[str, Width] = LTC_SPEC.widths
 """Register width, per parameter."""
 
 STATE_WIDTHS: dict[str, Width] = {"u": STATE_WIDTH, "b": STATE_WIDTH, "s": Width(1, signed=False)}
@@ -411,11 +410,18 @@ def dequantize(q: IntParams) -> FloatParams:
     })
 
 
-def check_params(q: IntParams) -> None:
+def check_params(q: NamedTuple) -> None:
     """Raise ``ValueError`` naming the first parameter that is not an integer within its width."""
     check_all("LTC parameter", q._asdict(), PARAM_WIDTHS)
 
 
-def check_state(state: LTCState | ReadoutState) -> None:
+def check_state(state: NamedTuple) -> None:
     """Raise ``ValueError`` naming the first state that is not an integer within its width."""
     check_all("LTC state", state._asdict(), STATE_WIDTHS)
+
+
+LTC_DYNAMICS = Dynamics(LTC_SPEC, LTCParams, LTCIntParams, LTCState, ltc_step, ltc_step_int, STATE_WIDTHS)
+"""The LTC spiking neuron, as the block, the Lava process and the registry use it."""
+READOUT_DYNAMICS = Dynamics(READOUT_SPEC, ReadoutParams, ReadoutIntParams, ReadoutState, readout_step,
+                            readout_step_int, {"u": STATE_WIDTH}, message_bits=24, graded_unit=ONE)
+"""The liquid leaky integrator readout: sends its 24-bit ``u`` every step (4096 per unit)."""

@@ -11,6 +11,7 @@ width; a single one is the simplest member of that family.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -24,7 +25,7 @@ class _GaussianSpike(torch.autograd.Function):
         return (v > 0).to(v.dtype)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (v,) = ctx.saved_tensors
         return grad * surrogate_grad(v)
 

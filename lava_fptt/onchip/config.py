@@ -1,68 +1,19 @@
-"""Hyper-parameters of an SSNN-BP network, their hardware widths, and the pipeline schedule.
+"""Hyper-parameters of an SSNN-BP network in hardware units, and its initial weights.
 
 One frozen :class:`SsnnConfig` describes a 2-layer network (inputs -> composite hidden
 neurons -> stochastic winner-take-all output) in the integer units the hardware uses.
-The Lava processes and the reference simulator both validate against the same ranges,
-so a parameter that does not fit Loihi's widths is refused with the same message
-everywhere, never silently wrapped.
-
-Schedule. Every synapse delivers what it received one step later (as Lava's Dense and
-Loihi's dendritic accumulators do); neurons answer in the step they receive. A forward
-wave that leaves the encoder at step t therefore reaches the hidden layer at t+1 and the
-output at t+2, whose error spikes reach the hidden backward compartments at t+3, where
-the hidden gradient spikes meet the input synapses in the same step. The delays below
-follow from that and are what the processes are built with.
+The Lava processes and the reference simulator both validate against the same ranges
+(:mod:`lava_fptt.neurons.ssnn`: widths, checks, the pipeline schedule), so a parameter
+that does not fit Loihi's widths is refused with the same message everywhere, never
+silently wrapped.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 
-from .arithmetic import ACCUMULATOR_BITS, LOGIT_FRAC, PROB_BITS, PROB_ONE, WEIGHT_MAX
-
-LABEL_DELAY = 2       # steps from encoder to output layer: the label waits as long
-INPUT_PRE_DELAY = 3   # input synapses pair gradient spikes with input spikes 3 steps old
-HIDDEN_PRE_DELAY = 1  # output synapses pair error spikes with hidden spikes 1 step old
-GATE_DELAY = 2        # hidden neurons gate errors with the slope of their forward 2 steps ago
-FLUSH_STEPS = 3       # steps after the last input until its last weight update is applied
-
-MAX_FAN_IN = ((1 << (ACCUMULATOR_BITS - 1)) - 1) // WEIGHT_MAX  # keeps sums within 24 bits
-MAX_SEED = (1 << 32) - 1
-
-
-def check_int(name: str, value: Any, low: int, high: int) -> int:
-    """``value`` as an int within [low, high], or a ValueError naming ``name`` and the range."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return int(value)
-
-
-def check_weights(name: str, weights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Integer weights of ``shape`` within the signed 9-bit learning-engine range, as int64."""
-    weights = np.asarray(weights)
-    if weights.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {weights.shape}")
-    if not np.issubdtype(weights.dtype, np.integer):
-        raise ValueError(f"{name} must be integers, got dtype {weights.dtype}")
-    if weights.size and np.abs(weights).max() > WEIGHT_MAX:
-        raise ValueError(
-            f"{name} must be in [{-WEIGHT_MAX}, {WEIGHT_MAX}] (signed 9-bit), "
-            f"got values in [{weights.min()}, {weights.max()}]"
-        )
-    return weights.astype(np.int64)
-
-
-def quantize_probability(values: np.ndarray, name: str = "intensity") -> np.ndarray:
-    """Intensities in [0, 1] as integer probabilities in [0, PROB_ONE] (round to nearest)."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size and (not np.isfinite(values).all() or values.min() < 0 or values.max() > 1):
-        raise ValueError(f"{name} must lie in [0, 1]")
-    return np.round(values * PROB_ONE).astype(np.int64)
-
+from lava_fptt.neurons.ssnn import LOGIT_FRAC, MAX_FAN_IN, MAX_SEED, PROB_BITS, PROB_ONE, WEIGHT_MAX, check_int
 
 @dataclass(frozen=True)
 class SsnnConfig:
@@ -123,10 +74,3 @@ def initial_weights(config: SsnnConfig) -> tuple[np.ndarray, np.ndarray]:
         return rng.integers(-limit, limit + 1, size=(n_out, n_in), dtype=np.int64)
 
     return draw(config.n_hidden, config.n_in, config.w1_unit), draw(config.n_out, config.n_hidden, config.w2_unit)
-
-# PRNG streams: each process owns its states, seeded from (seed, stream, copy).
-STREAM_ENCODER = 1
-STREAM_FORWARD = 2
-STREAM_BACKWARD = 3
-STREAM_WTA = 4
-STREAM_ERROR = 5

@@ -15,7 +15,8 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.sink import RingBuffer as Sink
 
 from lava_fptt.runtime import run_steps, stop_runtime
-from lava_fptt.onchip.config import GATE_DELAY, HIDDEN_PRE_DELAY, INPUT_PRE_DELAY, LABEL_DELAY, SsnnConfig
+from lava_fptt.neurons.ssnn import GATE_DELAY, HIDDEN_PRE_DELAY, INPUT_PRE_DELAY, LABEL_DELAY
+from lava_fptt.onchip.config import SsnnConfig
 
 import lava_fptt.proc.ssnn.models  # noqa: F401  (the ProcessModels, found by Lava next to the Processes)
 from lava_fptt.proc.ssnn.process import CompositeNeuron, SsnnDense, SsnnEncoder, WtaOutput
@@ -88,7 +89,7 @@ class LavaSession:
             raise ValueError(f"select_tag must be 'fixed_pt' or 'floating_pt', got {select_tag!r}")
         self.network, self.run_cfg, self.steps, self._started = network, Loihi2SimCfg(select_tag=select_tag), 0, False
 
-    def __enter__(self) -> "LavaSession":
+    def __enter__(self) -> LavaSession:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

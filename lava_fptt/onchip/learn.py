@@ -31,9 +31,10 @@ from tqdm.auto import tqdm
 
 from lava_fptt.data import load_splits
 
-from . import arithmetic as ar
+from ..neurons import ssnn as ar
 from .ann import ann_baseline_accuracy
-from .config import FLUSH_STEPS, MAX_SEED, SsnnConfig, check_int, initial_weights, quantize_probability
+from ..neurons.ssnn import FLUSH_STEPS, MAX_SEED, check_int, quantize_probability
+from .config import SsnnConfig, initial_weights
 # Imported first on purpose: Lava sets multiprocessing's start method when it is imported,
 # which fails once anything (e.g. tqdm's lock) has fixed the default context.
 from .lava_network import LavaSession, build_network
@@ -179,6 +180,7 @@ def learn(
     orders = _orders(len(x_train), epochs, batch, seed)
     length = orders.shape[1]
     bounds = np.linspace(0, length, min(evaluations, length) + 1).round().astype(int)
+    trainer: LavaSession | _ReferenceEngine
     if engine == "lava":
         trainer = LavaSession(build_network(config, w1, w2, x_train, orders[0], y_train))
     else:

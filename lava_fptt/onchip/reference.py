@@ -11,12 +11,12 @@ presentation order of samples, all sharing one pair of weight matrices:
   updates of all copies are summed and applied at once (then saturated), as if B chips
   shared one synaptic memory. It is not what one chip does, but it is defined exactly.
 
-Each step calls the functions of :mod:`lava_fptt.onchip.arithmetic` in the order the Lava
+Each step calls the functions of :mod:`lava_fptt.neurons.ssnn` in the order the Lava
 processes execute them within a step (see :meth:`ReferenceNetwork.step`). Works on any
 torch device. On the CPU the states live in numpy arrays and the very same functions run on
 them (numpy's per-operation overhead is a fraction of torch's, which is what a step of one
 network mostly costs; the integer products run as exact float64 BLAS products, see
-:func:`~lava_fptt.onchip.arithmetic.matmul`); :meth:`ReferenceNetwork.step` still returns
+:func:`~lava_fptt.neurons.ssnn.matmul`); :meth:`ReferenceNetwork.step` still returns
 torch tensors. Weights after the same samples are bit-identical to the torch-only form
 (``tests/test_ssnn_reference_speed.py``).
 """
@@ -28,11 +28,12 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from . import arithmetic as ar
-from .config import (
+from ..neurons import ssnn as ar
+from ..neurons.ssnn import (
     GATE_DELAY, HIDDEN_PRE_DELAY, INPUT_PRE_DELAY, LABEL_DELAY, STREAM_BACKWARD, STREAM_ENCODER,
-    STREAM_ERROR, STREAM_FORWARD, STREAM_WTA, SsnnConfig, check_weights,
+    STREAM_ERROR, STREAM_FORWARD, STREAM_WTA, check_weights,
 )
+from .config import SsnnConfig
 
 RECORDED = ("x", "h", "winner", "e_pos", "e_neg", "g_pos", "g_neg")
 
@@ -41,9 +42,9 @@ RECORDED = ("x", "h", "winner", "e_pos", "e_neg", "g_pos", "g_neg")
 class Streams:
     """What the network is shown: samples and, per copy, the order in which they come."""
 
-    intensity: torch.Tensor  # [N, n_in] integer probabilities
-    labels: torch.Tensor     # [N] class indices, -1 for none (no learning on that sample)
-    orders: torch.Tensor     # [B, L] sample indices per copy, -1 for silence
+    intensity: Any  # [N, n_in] integer probabilities (torch.Tensor, or numpy on the CPU)
+    labels: Any     # [N] class indices, -1 for none (no learning on that sample)
+    orders: Any     # [B, L] sample indices per copy, -1 for silence
 
 
 def make_streams(

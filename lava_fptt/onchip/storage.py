@@ -7,7 +7,8 @@ import pathlib
 import numpy as np
 
 from ..files import atomic_path
-from .config import SsnnConfig, check_weights
+from ..neurons.ssnn import check_weights
+from .config import SsnnConfig
 
 
 def save_network(path: str | pathlib.Path, config: SsnnConfig, w1: np.ndarray, w2: np.ndarray) -> pathlib.Path:

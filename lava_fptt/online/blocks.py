@@ -80,7 +80,8 @@ class BlockAdapter:
     """Whether the adapter counts the block's runs per call (to refuse a block run twice)."""
 
     def __init__(self, index: int, name: str, block: torch.nn.Module) -> None:
-        self.index, self.name, self.block = index, name, block
+        self.index, self.name = index, name
+        self.block: Any = block  # a slayer or lava-fptt block: attributes vary by kind (slayer is untyped)
         self.calls = 0
 
     @property
@@ -193,7 +194,7 @@ class CubaBlock(BlockAdapter):
     def _dense_synapses(self) -> list[torch.nn.Module]:
         """The block's slayer ``Dense`` synapses of one neuron per input channel (kernel 1 x 1 x 1)."""
         found = (getattr(self.block, name, None) for name in ("synapse", "input_synapse", "recurrent_synapse"))
-        return [s for s in found if type(s).__name__ == "Dense" and type(s).__module__ == _slayer().synapse.layer.__name__
+        return [s for s in found if s is not None and type(s).__name__ == "Dense" and type(s).__module__ == _slayer().synapse.layer.__name__
                 and tuple(s.kernel_size) == (1, 1, 1) and s.groups == 1]
 
 
@@ -246,7 +247,7 @@ class CubaRecurrentBlock(CubaBlock):
         return (result, (result > 0).to(result.dtype).mean()) if block.count_log else result
 
 
-def dense_synapse(synapse: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+def dense_synapse(synapse: Any) -> Callable[[torch.Tensor], torch.Tensor]:
     """A forward for slayer's ``Dense`` synapse (kernel 1 x 1 x 1) as one matrix product.
 
     slayer runs it as a 3-D convolution, whose CPU cost (forward and backward) was the

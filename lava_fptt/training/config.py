@@ -25,7 +25,7 @@ def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float) -
     return OPTIMIZERS[name](params, lr=lr, foreach=True)
 
 
-def epoch_lr(config: "TrainConfig", epoch: int) -> float:
+def epoch_lr(config: TrainConfig, epoch: int) -> float:
     """Learning rate of epoch ``epoch`` (0-based) under ``config.lr_schedule``; a function of the
     epoch alone, so a resumed run continues the same schedule."""
     if config.lr_schedule == "cosine":
@@ -79,12 +79,12 @@ class TrainConfig:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         data = dict(data)
         data["encoding"] = Encoding(**data["encoding"])
         data["network"] = NetworkConfig.from_dict(data["network"])
         return cls(**data)
 
     @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
+    def from_json(cls, text: str) -> TrainConfig:
         return cls.from_dict(json.loads(text))

@@ -50,7 +50,8 @@ def wrap(model: torch.nn.Module) -> torch.nn.Module:
     ddp = torch.nn.parallel.DistributedDataParallel
     # torch >= 2.13 names the per-forward buffer sync forward_sync_buffers; older torch broadcast_buffers
     option = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp).parameters else "broadcast_buffers"
-    return ddp(model, **{option: False})
+    options: dict[str, Any] = {option: False}
+    return ddp(model, **options)
 
 
 def sum_over_ranks(values: list[float]) -> list[float]:

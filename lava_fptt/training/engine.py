@@ -139,7 +139,7 @@ class LastStepCrossEntropy:
 
 def sequence_loss(output_kind: str, gain: float = 8.0, late_weighting: bool = False) -> SequenceLoss:
     """The loss for a network's ``output_kind``: spike rates (``"spikes"``) or a graded readout (``"readout"``)."""
-    losses = {"spikes": RateCrossEntropy, "readout": LastStepCrossEntropy}
+    losses: dict[str, Callable[..., SequenceLoss]] = {"spikes": RateCrossEntropy, "readout": LastStepCrossEntropy}
     if output_kind not in losses:
         raise ValueError(f"no loss for output kind {output_kind!r}; known: {', '.join(losses)}")
     return losses[output_kind](gain, late_weighting=late_weighting)
@@ -203,5 +203,5 @@ class Method(abc.ABC):
         """Method state to checkpoint (running means, dual variables...); none by default."""
         return {}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027  (optional hook: nothing to restore)
         """Restore what :meth:`state_dict` returned."""

@@ -195,7 +195,7 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
     distributed.barrier()  # every rank has read the old config before rank 0 rewrites it
     if lead:
         writable_dir(run_dir)
-        if copy is not None:
+        if copy is not None and source_file is not None:  # (build_network refused a missing one)
             keep_copy(pathlib.Path(source_file), run_dir, copy)
         for name in (CHECKPOINT, CONFIG, METRICS, PLOT):  # left by a process killed while writing
             remove_stale_temporaries(run_dir, name)
@@ -220,7 +220,8 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
             correct += int((predict(output, network.output_kind) == y).sum())
             seen += len(y)
             bar.set_postfix(loss=f"{loss:.3f}", acc=f"{correct / seen:.3f}")
-        loss_sum, correct, seen = distributed.sum_over_ranks([loss_sum, correct, seen])
+        loss_sum, total_correct, total_seen = distributed.sum_over_ranks([loss_sum, correct, seen])
+        correct, seen = int(total_correct), int(total_seen)
         check_finite(network, loss_sum / (per_rank * world), epoch + 1)  # the same on every rank
         unwrap(model).reset_state()
         model.eval()

@@ -241,6 +241,7 @@ def discretize(layer: Layer, dt: float, reset: str = "zero") -> LoihiLayer:
         return q.astype(np.int64)
 
     weight, weight_rec = quantize(form.weight), quantize(form.weight_rec)
+    assert weight is not None  # every layer has feed-forward weights
     bias = None if form.bias is None else np.round(form.bias * scale).astype(np.int64)
     if scale > VTH_WIDTH.hi or scale < 1:
         raise node_error(layer.name, layer.neuron, f"scale (threshold) {scale} outside [1, {VTH_WIDTH.hi}]")
@@ -261,7 +262,7 @@ def discretize(layer: Layer, dt: float, reset: str = "zero") -> LoihiLayer:
 
 def relative_error(exact: list[Optional[np.ndarray]], integers: list[Optional[np.ndarray]], scale: int) -> float:
     """Largest ``|integer / scale - exact|`` over the largest ``|exact|`` (0 for all-zero values)."""
-    pairs = [(e, q) for e, q in zip(exact, integers) if e is not None]
+    pairs = [(e, q) for e, q in zip(exact, integers) if e is not None and q is not None]
     peak = max(np.abs(e).max(initial=0.0) for e, _ in pairs)
     if peak == 0:
         return 0.0

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import NetworkFileError
-from ..loader import dataset_text, describe, neuron_type
+from lava_fptt.blocks.netx_format import dataset_text, neuron_type
+from ..loader import describe
 from ..writer import write_atomic
 from ..readout import GRADED_VTH_MANT
 from .discretize import DECAY_UNITY, SCALE_KEY

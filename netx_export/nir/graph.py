@@ -272,9 +272,9 @@ def dense_map(synapse: list[tuple[str, Any]], in_shape: tuple[int, ...]) -> tupl
     out = basis
     for node_name, node in synapse:
         out = apply_linear(node_name, node, out)
-    out = out.reshape(n_in + 1, -1).numpy()
-    offset = out[0]
-    return (out[1:] - offset).T.copy(), offset.copy(), (out.shape[1],)
+    table = out.reshape(n_in + 1, -1).numpy()
+    offset = table[0]
+    return (table[1:] - offset).T.copy(), offset.copy(), (table.shape[1],)
 
 
 def apply_linear(name: str, node: Any, x: Any) -> Any:

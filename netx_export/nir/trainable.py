@@ -33,7 +33,8 @@ from lava_fptt.models.chain import BlockChain
 from lava_fptt.models.network import NetworkConfig, SpikingNetwork
 
 from ..errors import NetworkFileError
-from ..loader import dataset_text, describe
+from lava_fptt.blocks.netx_format import dataset_text
+from ..loader import describe
 from ..readout import is_readout
 from .export import UNITS
 
@@ -190,4 +191,5 @@ def integer(group: Any, key: str) -> int:
 
 def pair_of(group: Any, key: str) -> tuple[int, int]:
     """An (H, W) pair from a netx group."""
-    return tuple(int(v) for v in np.broadcast_to(np.asarray(group[key][()]).reshape(-1), (2,)))
+    height, width = (int(v) for v in np.broadcast_to(np.asarray(group[key][()]).reshape(-1), (2,)))
+    return height, width

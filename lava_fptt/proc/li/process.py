@@ -28,6 +28,8 @@ from lava.proc.lif.process import AbstractLIF
 
 MESSAGE_BITS = 24
 """Width of the graded value ``s_out`` sends (Lava's voltage register)."""
+VOLTAGE_UNIT = 1 << 12
+"""Lava's voltage register per unit of slayer's voltage (weights at 64 per unit, 6 fraction bits more)."""
 
 
 class CubaLI(AbstractLIF):

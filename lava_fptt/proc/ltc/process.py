@@ -35,88 +35,11 @@ step ``t`` at step ``t + 1``.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
-import numpy as np
-
-from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess, LogConfig
-from lava.magma.core.process.variable import Var
-
-from lava_fptt.neurons.fixed_point import to_numpy
-from lava_fptt.neurons.ltc import (
-    LTCIntParams,
-    LTCParams,
-    LTCState,
-    ReadoutIntParams,
-    ReadoutParams,
-    ReadoutState,
-    check_params,
-    check_state,
-)
+from lava_fptt.neurons.ltc import LTC_DYNAMICS, READOUT_DYNAMICS
+from lava_fptt.proc.neuron import NeuronProcess
 
 
-class _LiquidProcess(AbstractProcess):
-    """Common construction: one Var per parameter and state field, ports ``a_in``/``a_rec``/``s_out``."""
-
-    _float_params: type[NamedTuple]
-    _int_params: type[NamedTuple]
-    _state: type[NamedTuple]
-
-    def __init__(
-        self,
-        *,
-        shape: tuple[int, ...],
-        params: NamedTuple,
-        state: NamedTuple | None = None,
-        reset_interval: int | None = None,
-        reset_offset: int = 0,
-        name: str | None = None,
-        log_config: LogConfig | None = None,
-    ) -> None:
-        fixed_point = isinstance(params, self._int_params)
-        # Lava's AbstractProcess.__del__ expects a finished base __init__: checks come after it.
-        super().__init__(shape=shape, fixed_point=fixed_point, reset_interval=reset_interval,
-                         reset_offset=reset_offset, name=name, log_config=log_config)
-        if not isinstance(params, (self._float_params, self._int_params)):
-            raise TypeError(f"{type(self).__name__} params must be {self._float_params.__name__} "
-                            f"or {self._int_params.__name__}, got {type(params).__name__}")
-        if reset_interval is not None and reset_interval < 1:
-            raise ValueError(f"reset_interval must be >= 1 (or None for no reset), got {reset_interval}")
-        params = type(params)(*(_broadcast(v, shape, fixed_point) for v in params))
-        if state is None:
-            state = self._state(*(np.zeros(shape, np.int64) for _ in self._state._fields))
-        state = self._state(*(_broadcast(v, shape, fixed_point) for v in state))
-        if fixed_point:
-            check_params(params)
-            check_state(state)
-        self.a_in = InPort(shape=shape)
-        self.a_rec = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        for field, value in (*params._asdict().items(), *state._asdict().items()):
-            setattr(self, field, Var(shape=shape, init=value))
-
-    @property
-    def reset(self) -> tuple[int, int] | None:
-        """``(interval, offset)`` of the periodic state reset, or None."""
-        interval = self.proc_params["reset_interval"]
-        return None if interval is None else (interval, self.proc_params["reset_offset"] % interval)
-
-    @property
-    def fixed_point(self) -> bool:
-        """True when built from integer parameters (run with ``select_tag='fixed_pt'``)."""
-        return bool(self.proc_params["fixed_point"])
-
-
-def _broadcast(value: Any, shape: tuple[int, ...], fixed_point: bool) -> np.ndarray:
-    """``value`` as a numpy array of ``shape``; integers stay integers (and are checked later)."""
-    arr = to_numpy(value)
-    if not fixed_point:
-        arr = arr.astype(np.float64)
-    return np.broadcast_to(arr, shape).copy()
-
-
-class LTC(_LiquidProcess):
+class LTC(NeuronProcess):
     """A layer of Liquid-Time-Constant spiking neurons (see :mod:`lava_fptt.neurons.ltc`).
 
     Parameters
@@ -137,12 +60,10 @@ class LTC(_LiquidProcess):
     Vars: the fields of the parameter tuple and ``u``, ``b``, ``s``.
     """
 
-    _float_params = LTCParams
-    _int_params = LTCIntParams
-    _state = LTCState
+    dynamics = LTC_DYNAMICS
 
 
-class LTCReadout(_LiquidProcess):
+class LTCReadout(NeuronProcess):
     """A layer of non-spiking liquid leaky integrators; ``s_out`` carries ``u`` as a graded value.
 
     Parameters are :class:`ReadoutParams` (float) or :class:`ReadoutIntParams` (integer),
@@ -150,6 +71,4 @@ class LTCReadout(_LiquidProcess):
     output is ``u`` at the 24-bit state scale (4096 stands for 1.0).
     """
 
-    _float_params = ReadoutParams
-    _int_params = ReadoutIntParams
-    _state = ReadoutState
+    dynamics = READOUT_DYNAMICS

@@ -1,7 +1,7 @@
 """ProcessModels of the SSNN-BP processes: ``fixed_pt`` (bit-accurate) and ``floating_pt``.
 
 The fixed-point models are thin: each step they call the functions of
-:mod:`lava_fptt.onchip.arithmetic`, the very functions the reference simulator calls,
+:mod:`lava_fptt.neurons.ssnn`, the very functions the reference simulator calls,
 on int64 numpy arrays. Within a step a synapse first sends what it accumulated in the
 previous step (as Lava's Dense does), then receives, accumulates with the current weights,
 and applies its coincidence update in the learning phase (``lrn_guard``/``run_lrn``).
@@ -21,8 +21,8 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from lava_fptt.onchip import arithmetic as ar
-from lava_fptt.onchip.config import STREAM_BACKWARD, STREAM_ENCODER, STREAM_ERROR, STREAM_FORWARD, STREAM_WTA
+from lava_fptt.neurons import ssnn as ar
+from lava_fptt.neurons.ssnn import STREAM_BACKWARD, STREAM_ENCODER, STREAM_ERROR, STREAM_FORWARD, STREAM_WTA
 
 from lava_fptt.proc.ssnn.process import CompositeNeuron, SsnnDense, SsnnEncoder, WtaOutput
 
@@ -177,6 +177,11 @@ class _DenseModel(PyLoihiProcessModel):
     """Shared by both precisions: send the previous step's sums, receive, accumulate, learn."""
 
     learning: np.ndarray = _int(1)
+    weights: np.ndarray  # declared with their precision by each model below
+    pre: np.ndarray
+    a_buff: np.ndarray
+    b_pos_buff: np.ndarray
+    b_neg_buff: np.ndarray
 
     def run_spk(self) -> None:
         self.a_out.send(self.a_buff)

@@ -1,6 +1,6 @@
 """Lava Processes of SSNN-BP: encoder, composite hidden neuron, learning synapse, WTA output.
 
-Parameters are given in the hardware's integer units (see :mod:`lava_fptt.onchip.config`)
+Parameters are given in the hardware's integer units (see :mod:`lava_fptt.neurons.ssnn`)
 and checked against Loihi's widths here, so both the ``fixed_pt`` and the ``floating_pt``
 models receive valid values; a bad one raises a ValueError naming it and its range.
 Wiring (see :func:`lava_fptt.proc.ssnn.network.build_network`)::
@@ -20,8 +20,8 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_fptt.onchip import arithmetic as ar
-from lava_fptt.onchip.config import (
+from lava_fptt.neurons import ssnn as ar
+from lava_fptt.neurons.ssnn import (
     GATE_DELAY, LABEL_DELAY, MAX_FAN_IN, MAX_SEED, STREAM_BACKWARD, STREAM_ENCODER, STREAM_ERROR,
     STREAM_FORWARD, STREAM_WTA, check_int, check_weights, quantize_probability,
 )

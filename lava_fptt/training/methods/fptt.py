@@ -85,9 +85,9 @@ class FPTT(Method):
     def update_duals(self, params: dict[str, torch.nn.Parameter]) -> None:
         """lam <- lam - alpha (W - W_bar); then W_bar <- (W_bar + W)/2 - lam/(2 alpha)."""
         weights, w_bar, lam = self._lists(params)
-        step = torch._foreach_sub(weights, w_bar)
-        torch._foreach_mul_(step, -self.alpha)  # not alpha=: torch refuses a scalar beyond float32 there
-        torch._foreach_add_(lam, step)
+        moved = torch._foreach_sub(weights, w_bar)
+        torch._foreach_mul_(moved, self.alpha)  # a factor, not add's alpha=: any float alpha, even one past float32
+        torch._foreach_sub_(lam, moved)
         torch._foreach_add_(w_bar, weights)
         torch._foreach_mul_(w_bar, 0.5)
         torch._foreach_add_(w_bar, lam, alpha=-1.0 / (2 * self.alpha))

@@ -35,7 +35,7 @@ chunk); compute of one forward per step, one network call and one backward per c
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Collection, ContextManager, Optional
+from typing import Any, Callable, Collection, ContextManager, Optional, cast
 
 import torch
 
@@ -119,7 +119,8 @@ class SLTT(Method):
         for start, stop in chunks(num_steps, length):
             with gradient_sync(model, sync=stop == num_steps), spatial():
                 output = model(x[..., start:stop])
-                loss = sum(step_losses(output, target, start, num_steps, loss_fn, self.mse_weight)) / num_steps
+                loss = cast(torch.Tensor, sum(step_losses(output, target, start, num_steps, loss_fn,
+                                                          self.mse_weight))) / num_steps
                 loss.backward()
             net.detach_state()
             record.add(output, start)
@@ -177,7 +178,7 @@ class SLTTK(Method):
                 with gradient_sync(model, sync=stop > chosen[-1]), spatial():
                     output = model(x[..., start:stop])
                     losses = step_losses(output, target, start, num_steps, loss_fn, self.mse_weight, picked)
-                    (sum(losses[i] for i in picked) / len(chosen)).backward()
+                    (cast(torch.Tensor, sum(losses[i] for i in picked)) / len(chosen)).backward()
                 net.detach_state()
             else:
                 with torch.no_grad():

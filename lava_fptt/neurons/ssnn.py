@@ -1,4 +1,4 @@
-"""The integer arithmetic of SSNN-BP: one definition for numpy and torch.
+"""The integer arithmetic of SSNN-BP, its widths and its pipeline schedule: one definition for numpy and torch.
 
 Every function here takes and returns int64 arrays, either ``numpy.ndarray`` (the Lava
 ``fixed_pt`` ProcessModels, one network, no batch axis) or ``torch.Tensor`` (the reference
@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from lava_fptt.neurons.fixed_point import Width
+
 Array = Any  # numpy.ndarray or torch.Tensor of int64
 
 PROB_BITS = 16
@@ -30,7 +32,9 @@ PROB_HALF = PROB_ONE >> 1
 STATE_BITS = 32
 STATE_MASK = (1 << STATE_BITS) - 1
 WEIGHT_BITS = 9
-WEIGHT_MAX = (1 << (WEIGHT_BITS - 1)) - 1
+WEIGHT_MAX = Width(WEIGHT_BITS).hi
+"""Learning-engine weights are symmetric, ``[-255, 255]`` (a Lava ``Dense`` weight is even,
+``[-256, 254]``: :data:`lava_fptt.neurons.dense.WEIGHT_MAX`)."""
 ACCUMULATOR_BITS = 24
 LOGIT_FRAC = 8
 GUMBEL_BITS = 10
@@ -266,3 +270,60 @@ def error_streams(
     state, uniform = draw(state)
     gate = to_int(uniform < error_prob) * label.sum(-1)[..., None]
     return state, winner * gate, label * gate
+
+
+# ----------------------------------------------------------------------------- schedule and checks
+# Every synapse delivers what it received one step later (as Lava's Dense and Loihi's
+# dendritic accumulators do); neurons answer in the step they receive. A forward wave that
+# leaves the encoder at step t therefore reaches the hidden layer at t+1 and the output at
+# t+2, whose error spikes reach the hidden backward compartments at t+3, where the hidden
+# gradient spikes meet the input synapses in the same step. The delays below follow from
+# that and are what the processes (lava_fptt.proc.ssnn) and the reference simulator use.
+LABEL_DELAY = 2       # steps from encoder to output layer: the label waits as long
+INPUT_PRE_DELAY = 3   # input synapses pair gradient spikes with input spikes 3 steps old
+HIDDEN_PRE_DELAY = 1  # output synapses pair error spikes with hidden spikes 1 step old
+GATE_DELAY = 2        # hidden neurons gate errors with the slope of their forward 2 steps ago
+FLUSH_STEPS = 3       # steps after the last input until its last weight update is applied
+
+MAX_FAN_IN = ((1 << (ACCUMULATOR_BITS - 1)) - 1) // WEIGHT_MAX  # keeps sums within 24 bits
+MAX_SEED = (1 << 32) - 1
+
+
+def check_int(name: str, value: Any, low: int, high: int) -> int:
+    """``value`` as an int within [low, high], or a ValueError naming ``name`` and the range."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return int(value)
+
+
+def check_weights(name: str, weights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Integer weights of ``shape`` within the signed 9-bit learning-engine range, as int64."""
+    weights = np.asarray(weights)
+    if weights.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {weights.shape}")
+    if not np.issubdtype(weights.dtype, np.integer):
+        raise ValueError(f"{name} must be integers, got dtype {weights.dtype}")
+    if weights.size and np.abs(weights).max() > WEIGHT_MAX:
+        raise ValueError(
+            f"{name} must be in [{-WEIGHT_MAX}, {WEIGHT_MAX}] (signed 9-bit), "
+            f"got values in [{weights.min()}, {weights.max()}]"
+        )
+    return weights.astype(np.int64)
+
+
+def quantize_probability(values: np.ndarray, name: str = "intensity") -> np.ndarray:
+    """Intensities in [0, 1] as integer probabilities in [0, PROB_ONE] (round to nearest)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size and (not np.isfinite(values).all() or values.min() < 0 or values.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1]")
+    return np.round(values * PROB_ONE).astype(np.int64)
+
+
+# PRNG streams: each process owns its states, seeded from (seed, stream, copy).
+STREAM_ENCODER = 1
+STREAM_FORWARD = 2
+STREAM_BACKWARD = 3
+STREAM_WTA = 4
+STREAM_ERROR = 5
