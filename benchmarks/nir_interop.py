@@ -33,7 +33,7 @@
    whether anything was written).
 
 Run: ``python benchmarks/nir_interop.py [--samples 100] [--epochs 8] [--part cnn braille ...]``
-(about 16 minutes on 2 cores in all). Each part's results replace that part's entry in
+(about 5 minutes on 2 cores in all). Each part's results replace that part's entry in
 ``benchmarks/results/nir_interop.json`` (the others are kept), so the parts can run one at
 a time.
 """
