@@ -12,8 +12,10 @@
    Lava).
 2. ``braille_noDelay_noBias_subtract.nir`` (recurrent, trained in snnTorch, dt = 1e-4)
    the same way on Braille-shaped tactile streams, against Norse's import (snnTorch's
-   importer fails on it; its message is printed). Also: the float simulation with reset by subtraction (the rule
-   it was trained with, which NIR cannot state) against reset to zero.
+   importer fails on it; its message is printed). Also what the float graph itself leaves open: reset by
+   subtraction (the rule it was trained with, which NIR cannot state) against reset to zero, and forward Euler
+   (what every importer and Lava run) against exponential decays (``exp(-dt / tau)`` per step, the graph's
+   continuous decays between steps): the time-step discretization.
 3. The same Braille network read out by non-spiking leaky integrators: its output
    ``CubaLIF`` replaced by a ``CubaLI`` with the same parameters (a graded readout, the
    class the largest voltage at the last step), against the float graph: hidden spikes,
@@ -26,15 +28,21 @@
    (:func:`netx_export.nir.trainable.fine_tune`) on N-MNIST-shaped saccade digits
    (800 for training, 200 others held out), exported, and run in Lava against the
    fine-tuned torch model.
+7. Refusals: a graph with a node Lava cannot represent and one with a non-zero reset
+   potential, through ``lava-fptt nir import`` (exit status, its one-line error, and
+   whether anything was written).
 
-Run: ``python benchmarks/nir_interop.py [--samples 100] [--epochs 8]`` (about 16 minutes
-on 2 cores). Writes ``benchmarks/results/nir_interop.json``.
+Run: ``python benchmarks/nir_interop.py [--samples 100] [--epochs 8] [--part cnn braille ...]``
+(about 5 minutes on 2 cores in all). Each part's results replace that part's entry in
+``benchmarks/results/nir_interop.json`` (the others are kept), so the parts can run one at
+a time.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import pathlib
+import subprocess
 import sys
 import tempfile
 from typing import Any
@@ -45,6 +53,7 @@ import torch
 
 from lava_fptt.data import Encoding, load_dataset
 from lava_fptt.data.events import saccade_events, tactile_events
+from lava_fptt.files import atomic_path
 from lava_fptt.models.network import NetworkConfig
 from lava_fptt.online import wrap
 from lava_fptt.training import TrainConfig, load_run, train
@@ -117,6 +126,7 @@ def foreign_graph(name: str, graph: Any, dt: float, inputs: np.ndarray, tmp: pat
            "decay error"], rows)
     print("same predicted class: " + ", ".join(f"{k} {v:.2f}" for k, v in result["same_class"].items()))
     result["lava_classes"] = classes(lava[-1], graded).tolist()
+    result["float_graph_classes"] = comparisons["float graph"].reference_classes.tolist()
     return result
 
 
@@ -186,38 +196,107 @@ def round_trip(tmp: pathlib.Path, epochs: int, samples: int) -> dict[str, Any]:
     return result
 
 
+def exponential_decays(graph: Any, dt: float) -> Any:
+    """``graph`` with every time constant ``tau`` replaced by ``dt / (1 - exp(-dt / tau))``: forward Euler
+    with step ``dt`` then decays by ``exp(-dt / tau)`` per step, the graph's continuous decay between steps."""
+    def exact(node: Any) -> Any:
+        fields = {k: v for k, v in node.__dict__.items() if not k.startswith("_") and k not in ("input_type",
+                                                                                                  "output_type")}
+        for key in ("tau", "tau_syn", "tau_mem"):
+            if key in fields:
+                fields[key] = dt / (1 - np.exp(-dt / np.asarray(fields[key], dtype=np.float64)))
+        return type(node)(**fields)
+
+    nodes = {name: exact(node) if hasattr(node, "tau") or hasattr(node, "tau_mem") else node
+             for name, node in graph.nodes.items()}
+    return nir.NIRGraph(nodes=nodes, edges=graph.edges, metadata=graph.metadata)
+
+
+def float_graph_choices(graph: Any, inputs: np.ndarray, dt: float, output: str) -> dict[str, Any]:
+    """What the float graph itself leaves open: reset rule and time-step discretization (decisions, spikes)."""
+    euler = simulate(graph, inputs, dt)
+    others = {"reset by subtraction (as trained)": simulate(graph, inputs, dt, reset="subtract"),
+              "exponential decays exp(-dt/tau) (continuous between steps)":
+                  simulate(exponential_decays(graph, dt), inputs, dt)}
+    rows, result = [], {}
+    for label, other in others.items():
+        layers = {name: spike_match(other[name], euler[name]) for name in euler if name != "output"}
+        same = float((classes(other[output]) == classes(euler[output])).mean())
+        result[label] = {"same_class": same, "spike_match": layers}
+        rows.append([label, same, ", ".join(f"{k} {v:.3f}" for k, v in layers.items())])
+    table("The float graph against itself: reset to zero and forward Euler (what importers and Lava run) vs",
+          ["variant", "same class", "spike_match per layer"], rows)
+    return result
+
+
+def refusals(tmp: pathlib.Path) -> dict[str, Any]:
+    """``lava-fptt nir import`` of a graph with an unmappable node and of one with ``v_reset != 0``."""
+    def graph(neuron: Any) -> Any:
+        return nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([3])}),
+                                   "fc": nir.Linear(weight=np.ones((2, 3))), "neuron": neuron,
+                                   "output": nir.Output(output_type={"output": np.array([2])})},
+                            edges=[("input", "fc"), ("fc", "neuron"), ("neuron", "output")])
+
+    cases = {"unmappable node (Threshold)": graph(nir.Threshold(threshold=np.ones(2))),
+             "v_reset = 0.5 (IF)": graph(nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.full(2, 0.5)))}
+    result, rows = {}, []
+    for label, bad in cases.items():
+        source, out = tmp / "refused.nir", tmp / "refused" / "net.net"
+        nir.write(str(source), bad)
+        out.parent.mkdir(exist_ok=True)
+        done = subprocess.run([sys.executable, "-m", "lava_fptt.cli", "nir", "import", str(source), "--out",
+                               str(out), "--dt", "1e-4"], capture_output=True, text=True)
+        written = sorted(p.name for p in out.parent.iterdir())
+        result[label] = {"exit_status": done.returncode, "stderr": done.stderr.strip(), "written": written}
+        rows.append([label, done.returncode, done.stderr.strip(), written or "nothing"])
+    table("Refusals (lava-fptt nir import)", ["graph", "exit status", "stderr", "written"], rows)
+    return result
+
+
+PARTS = ("cnn", "braille", "braille_li", "round_trip", "fine_tune", "refusals")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=100, help="inputs per foreign graph (default 100)")
     parser.add_argument("--cnn-steps", type=int, default=24)
     parser.add_argument("--braille-steps", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=8, help="training epochs of the round-trip network")
+    parser.add_argument("--part", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="run only these parts (default all); the JSON keeps the other parts' results")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results: dict[str, Any] = {}
+    path = RESULTS / "nir_interop.json"
+    results: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    braille_graph = nir.read(str(FIXTURES / "braille_noDelay_noBias_subtract.nir"))
+    xb = tactile_events(args.samples, steps=args.braille_steps)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = pathlib.Path(tmp_name)
-        x, labels = saccade_events(args.samples, steps=args.cnn_steps, gain=3.0)
-        print(f"cnn inputs: {x.sum(axis=(1, 2, 3, 4)).mean():.0f} events per sample on average", file=sys.stderr)
-        cnn = foreign_graph("cnn_sinabs", nir.read(str(FIXTURES / "cnn_sinabs.nir")), 1.0, x, tmp)
-        cnn["accuracy_on_saccade_digits"] = {"lava": float((np.array(cnn["lava_classes"]) == labels).mean())}
-        print(f"CNN accuracy on the saccade digits (trained on real N-MNIST): Lava "
-              f"{cnn['accuracy_on_saccade_digits']['lava']:.2f}")
-        results["cnn_sinabs"] = cnn
-        braille_graph = nir.read(str(FIXTURES / "braille_noDelay_noBias_subtract.nir"))
-        xb = tactile_events(args.samples, steps=args.braille_steps)
-        braille = foreign_graph("braille", braille_graph, 1e-4, xb, tmp)
-        zero, sub = simulate(braille_graph, xb, 1e-4), simulate(braille_graph, xb, 1e-4, reset="subtract")
-        braille["same_class_zero_vs_subtract_reset"] = float((classes(zero["lif2"]) == classes(sub["lif2"])).mean())
-        print(f"float graph, reset to zero (NIR) vs by subtraction (as trained): same class "
-              f"{braille['same_class_zero_vs_subtract_reset']:.2f}")
-        results["braille"] = braille
-        results["braille_li_readout"] = foreign_graph("braille_li", with_li_readout(braille_graph, "lif2"), 1e-4,
-                                                      xb, tmp)
-        results["round_trip"] = round_trip(tmp, args.epochs, args.samples)
-        results["fine_tuned_cnn"] = fine_tuned_cnn(tmp, min(args.samples, 50))
+        if "cnn" in args.part:
+            x, labels = saccade_events(args.samples, steps=args.cnn_steps, gain=3.0)
+            print(f"cnn inputs: {x.sum(axis=(1, 2, 3, 4)).mean():.0f} events per sample on average", file=sys.stderr)
+            cnn = foreign_graph("cnn_sinabs", nir.read(str(FIXTURES / "cnn_sinabs.nir")), 1.0, x, tmp)
+            cnn["accuracy_on_saccade_digits"] = {k: float((np.array(cnn[f"{k}_classes"]) == labels).mean())
+                                                 for k in ("lava", "float_graph")}
+            print("CNN accuracy on the saccade digits (trained on real N-MNIST): " + ", ".join(
+                f"{k} {v:.2f}" for k, v in cnn["accuracy_on_saccade_digits"].items()))
+            results["cnn_sinabs"] = cnn
+        if "braille" in args.part:
+            braille = foreign_graph("braille", braille_graph, 1e-4, xb, tmp)
+            braille["float_graph_choices"] = float_graph_choices(braille_graph, xb, 1e-4, "lif2")
+            results["braille"] = braille
+        if "braille_li" in args.part:
+            results["braille_li_readout"] = foreign_graph("braille_li", with_li_readout(braille_graph, "lif2"),
+                                                          1e-4, xb, tmp)
+        if "round_trip" in args.part:
+            results["round_trip"] = round_trip(tmp, args.epochs, args.samples)
+        if "fine_tune" in args.part:
+            results["fine_tuned_cnn"] = fine_tuned_cnn(tmp, min(args.samples, 50))
+        if "refusals" in args.part:
+            results["refusals"] = refusals(tmp)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "nir_interop.json").write_text(json.dumps(results, indent=1, default=str))
+    with atomic_path(path) as out:
+        out.write_text(json.dumps(results, indent=1, default=str))
 
 
 if __name__ == "__main__":

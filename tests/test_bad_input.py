@@ -89,6 +89,8 @@ CORRUPT_NETWORKS = {
     "vThMant 0": (replace("layer/1/neuron/vThMant", 0), L1 + "neuron/vThMant must be in [1, 131071], is 0"),
     "vThMant 2**40": (replace("layer/1/neuron/vThMant", 2 ** 40),
                       L1 + "neuron/vThMant must be in [1, 131071], is 1099511627776"),
+    "vThMant 2**18": (replace("layer/1/neuron/vThMant", 2 ** 18),  # above a graded readout's 2**18 - 1
+                      L1 + "neuron/vThMant must be in [1, 131071], is 262144"),
     "iDecay 5000": (replace("layer/1/neuron/iDecay", 5000), L1 + "neuron/iDecay must be in [0, 4096], is 5000"),
     "vDecay -5": (replace("layer/1/neuron/vDecay", -5), L1 + "neuron/vDecay must be in [0, 4096], is -5"),
     "no vDecay": (lambda f: f.__delitem__("layer/1/neuron/vDecay"), L1 + "CUBA neuron lacks neuron/vDecay"),
