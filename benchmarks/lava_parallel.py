@@ -1,0 +1,75 @@
+"""Lava at test-set scale: ``run_in_lava(parallel=K)`` beside ``parallel=1`` on the same samples, in one run.
+
+    python benchmarks/lava_parallel.py RUN/network.net [--samples 200] [--parallel 32 64] [--dataset digits]
+
+Loads the test samples exactly as ``lava-fptt run NETWORK`` does (the encoding and draw
+stored in the file), runs them once one sample at a time and once per K with K copies
+of the network side by side (:func:`netx_export.inference.run_in_lava`), and prints per
+K: steps and samples per second (the first step, which compiles the network and starts
+Lava, left out and given as ``start_s``), the accuracy, the spike match against K = 1
+(:func:`netx_export.inference.spike_match`) and the samples whose every output spike is
+the same, and samples per second over K = 1's. Results:
+``benchmarks/results/lava_parallel.{md,json}``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+from typing import Any
+
+import numpy as np
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def main() -> None:
+    from lava_fptt.cli.common import add_data
+    from lava_fptt.cli.run import accuracy, draw_for, encoding_for
+    from lava_fptt.data import load_dataset
+    from netx_export import describe
+    from netx_export.inference import run_in_lava, spike_match
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("network", metavar="NETWORK", help="a netx HDF5 file of a dense network")
+    add_data(parser)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--parallel", type=int, nargs="+", default=[32], metavar="K")
+    parser.add_argument("--precision", choices=("fixed", "float"), default="fixed")
+    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    args = parser.parse_args()
+    summary = describe(args.network)
+    data = load_dataset(args.dataset, "test", args.data_dir, encoding_for(args, summary),
+                        **draw_for(args, summary.metadata))
+    index = np.arange(min(args.samples, len(data)))
+    inputs, labels = data.spikes(index), data.labels[index]
+    kind = "readout" if summary.graded_output else "spikes"
+
+    rows: list[dict[str, Any]] = []
+    alone = None
+    for k in [1] + [k for k in args.parallel if k != 1]:
+        result = run_in_lava(args.network, inputs, args.precision, parallel=k)
+        alone = alone if alone is not None else result
+        same = [bool(np.array_equal(a, b)) for a, b in zip(result.output, alone.output)]
+        rows.append({"parallel": k, "lava_steps": result.total_steps, "steps_per_s": round(result.steps_per_s, 1),
+                     "samples_per_s": round(result.samples_per_s, 2), "start_s": round(result.start_s, 2),
+                     "accuracy": accuracy(result.output, labels, kind),
+                     "spike_match_vs_1": spike_match(result.output, alone.output),
+                     "identical_samples": sum(same),
+                     "samples_per_s_over_1": round(result.samples_per_s / alone.samples_per_s, 2)})
+    lines = [f"{summary.path.name}: {len(index)} {args.dataset} test samples, {args.precision} point, "
+             f"{inputs.shape[-1]} steps each", "",
+             "| K | Lava steps | steps/s | samples/s | start s | accuracy | spike match vs K=1 | identical samples "
+             "| samples/s over K=1 |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['parallel']} | {r['lava_steps']} | {r['steps_per_s']} | {r['samples_per_s']} | {r['start_s']} | "
+              f"{r['accuracy']:.3f} | {r['spike_match_vs_1']:.4f} | {r['identical_samples']}/{len(index)} | "
+              f"{r['samples_per_s_over_1']:.2f}x |" for r in rows]
+    text = "\n".join(lines) + "\n"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "lava_parallel.md").write_text(text)
+    (args.out / "lava_parallel.json").write_text(json.dumps(rows, indent=2))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
