@@ -225,22 +225,27 @@ def _constants_of(neuron: Any, like: torch.Tensor) -> _Constants:
     return held[3]
 
 
+def _integrate(z: torch.Tensor, constants: _Constants, current_state: torch.Tensor, voltage_state: torch.Tensor,
+               w_scale: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Current and voltage of a CUBA neuron over ``z`` [..., T] from the given states (the compiled loop)."""
+    x = z.detach().reshape(-1, z.shape[-1]).contiguous()
+    current, voltage = torch.empty_like(x), torch.empty_like(x)
+    states = [_tiled(s, z) for s in (current_state, voltage_state)]
+    w_state = np.array([w_scale], dtype=states[0].numpy().dtype)
+    _compile()[1](x.numpy(), constants.forward[0], states[0].numpy(), constants.forward[1], states[1].numpy(),
+                  *_scales(w_scale, x.dtype), w_state, float(threshold * w_scale), current.numpy(), voltage.numpy())
+    return current.reshape(z.shape), voltage.reshape(z.shape)
+
+
 class _CubaDynamics(torch.autograd.Function):
     """Current and voltage of a CUBA neuron in one compiled pass; backward through both integrators."""
 
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
                 voltage_state: torch.Tensor, w_scale: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
-        x = z.reshape(-1, z.shape[-1]).contiguous()
-        current, voltage = torch.empty_like(x), torch.empty_like(x)
-        states = [_tiled(s, z) for s in (current_state, voltage_state)]
-        w_state = np.array([w_scale], dtype=states[0].numpy().dtype)
-        _compile()[1](x.numpy(), constants.forward[0], states[0].numpy(), constants.forward[1], states[1].numpy(),
-                      *_scales(w_scale, x.dtype), w_state, float(threshold * w_scale), current.numpy(),
-                      voltage.numpy())
         ctx.constants = constants
         ctx.set_materialize_grads(False)
-        return current.reshape(z.shape), voltage.reshape(z.shape)
+        return _integrate(z, constants, current_state, voltage_state, w_scale, threshold)
 
     @staticmethod
     def backward(ctx: Any, grad_current: Optional[torch.Tensor], grad_voltage: Optional[torch.Tensor]
@@ -256,6 +261,14 @@ class _CubaDynamics(torch.autograd.Function):
         return _backward(kernels, total, current_factor), None, None, None, None, None
 
 
+def _fusable(neuron: Any) -> bool:
+    """Whether a slayer CUBA neuron's dynamics can run fused: :func:`install` in effect, shaped by a first
+    call, on CPU, without normalization, fixed decays, persistent state."""
+    return (installed() and getattr(neuron, "shape", None) is not None and getattr(neuron, "norm", None) is None
+            and not neuron.current_decay.requires_grad and not neuron.voltage_decay.requires_grad
+            and not neuron.current_decay.is_cuda and bool(neuron.persistent_state))
+
+
 def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]]:
     """A replacement for ``neuron.dynamics`` (a slayer CUBA neuron with persistent state) that runs both
     integrators in one compiled call, or None where it does not apply (then slayer's own runs).
@@ -267,9 +280,7 @@ def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch
     autograd node instead of two. That node keeps no tensor for its backward (slayer's two
     keep their outputs, needed only for a learnable decay's gradient), so BPTT holds less.
     """
-    if (not installed() or getattr(neuron, "shape", None) is None or getattr(neuron, "norm", None) is not None
-            or neuron.current_decay.requires_grad or neuron.voltage_decay.requires_grad
-            or neuron.current_decay.is_cuda or not neuron.persistent_state):
+    if not _fusable(neuron):
         return None
 
     def dynamics(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -286,6 +297,68 @@ def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch
         return current, voltage
 
     return dynamics
+
+
+class _CubaSpikes(torch.autograd.Function):
+    """A whole CUBA neuron in one node: both integrators (compiled) and the spikes, slayer's surrogate backward."""
+
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
+                voltage_state: torch.Tensor, w_scale: int, threshold: float, surrogate: tuple[torch.Tensor, ...]
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        current, voltage = _integrate(z, constants, current_state, voltage_state, w_scale, threshold)
+        spikes = (voltage >= threshold).to(voltage.dtype)  # slayer's Spike.forward, not graded
+        ctx.constants, ctx.surrogate = constants, surrogate
+        ctx.save_for_backward(voltage)
+        ctx.mark_non_differentiable(current, voltage)
+        return spikes, current, voltage
+
+    @staticmethod
+    def backward(ctx: Any, grad_spikes: torch.Tensor, *unused: Any) -> tuple[Optional[torch.Tensor], ...]:
+        from lava.lib.dl.slayer.spike.spike import _spike_backward
+
+        (voltage,) = ctx.saved_tensors
+        grad_voltage = _spike_backward(voltage, *ctx.surrogate, False) * grad_spikes  # slayer's Spike.backward
+        kernels = _compile()
+        current_factor, voltage_factor = ctx.constants.back(grad_voltage.dtype, grad_voltage)
+        grad = _backward(kernels, _backward(kernels, grad_voltage, voltage_factor), current_factor)
+        return grad, None, None, None, None, None, None
+
+
+def fused_neuron(neuron: Any) -> Optional[Callable[[torch.Tensor], torch.Tensor]]:
+    """A replacement for ``neuron.forward`` (a slayer CUBA neuron with persistent state, binary spikes,
+    no dropout) that runs the whole neuron, integrators and spike, as one autograd node, or None
+    where it does not apply (as :func:`fused_dynamics`, and for graded spikes or dropout).
+
+    slayer's forward is ``dynamics`` then ``spike`` (its ``Spike`` function, two more small
+    operations on the carried voltage); for the one-step calls of FPTT their per-call set-up
+    cost more than the arithmetic. The values are slayer's: the same compiled integrators as
+    :func:`fused_dynamics`, the spike as ``Spike.forward`` compares, the carried voltage
+    reset by slayer's ``persistent_state``, and a backward calling slayer's own surrogate
+    ``_spike_backward`` with the same scalar tensors as ``Spike`` saves, then both
+    integrators (``tests/test_cuba_fast.py`` compares spikes, states and gradients).
+    """
+    if not _fusable(neuron) or neuron.graded_spike or neuron.drop is not None:
+        return None
+    from lava.lib.dl.slayer.neuron import cuba
+    from lava.lib.dl.slayer.neuron.dynamics.leaky_integrator import persistent_state
+
+    def forward(z: torch.Tensor) -> torch.Tensor:
+        threshold = neuron.threshold + neuron.threshold_eps
+        if z.is_cuda or not z.is_floating_point() or tuple(z.shape[1:-1]) != tuple(neuron.shape) or threshold <= 0:
+            return type(neuron).forward(neuron, z)
+        current_state, voltage_state = neuron.current_state, neuron.voltage_state
+        if current_state.shape[0] != z.shape[0]:  # slayer starts a new batch size from rest
+            current_state = voltage_state = torch.zeros(1, dtype=current_state.dtype)
+        surrogate = tuple(torch.tensor(value, dtype=z.dtype) for value in
+                          (threshold, neuron.tau_rho * cuba.TAU_RHO_MULT, neuron.scale_rho * cuba.SCALE_RHO_MULT))
+        spikes, current, voltage = _CubaSpikes.apply(z, _constants_of(neuron, z), current_state, voltage_state,
+                                                     neuron.s_scale, threshold, surrogate)
+        neuron.current_state = current[..., -1].clone()
+        neuron.voltage_state = persistent_state(voltage[..., -1], spikes[..., -1]).detach().clone()
+        return spikes
+
+    return forward
 
 
 def _decay_gradient(grad_input: torch.Tensor, output: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
