@@ -17,7 +17,6 @@ output is compared with K = 1's. Results:
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 from typing import Any
 
@@ -27,6 +26,7 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:
+    from lava_fptt.bench import results
     from lava_fptt.cli.common import add_data
     from lava_fptt.cli.run import accuracy, draw_for, encoding_for
     from lava_fptt.data import load_dataset
@@ -83,10 +83,7 @@ def main() -> None:
               f"{'yes' if r['every_run_identical'] else 'NO'} | "
               f"{r['samples_per_s_over_1']:.2f}x | {r['run_s']} |" for r in rows]
     text = "\n".join(lines) + "\n"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "lava_parallel.md").write_text(text)
-    (args.out / "lava_parallel.json").write_text(json.dumps(rows, indent=2))
-    print(text)
+    results.write(args.out, "lava_parallel", text, rows)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args.samples, args.batch)))
         return
-    from lava_fptt.bench import baseline
+    from lava_fptt.bench import baseline, results
 
     rows = []
     with contextlib.ExitStack() as stack:
@@ -95,10 +95,7 @@ def main() -> None:
         lines += ["", f"- new / old steps per second: {rows[1]['steps_per_s'] / rows[0]['steps_per_s']:.2f}x",
                   f"- weights bit-identical: {rows[0]['weights_sha256'] == rows[1]['weights_sha256']}"]
     text = "\n".join(lines) + "\n"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "ssnn_reference_speed.md").write_text(text)
-    (args.out / "ssnn_reference_speed.json").write_text(json.dumps(rows, indent=2))
-    print(text)
+    results.write(args.out, "ssnn_reference_speed", text, rows)
 
 
 if __name__ == "__main__":

@@ -269,6 +269,18 @@ def _fusable(neuron: Any) -> bool:
             and not neuron.current_decay.is_cuda and bool(neuron.persistent_state))
 
 
+def _step_of(neuron: Any, z: torch.Tensor) -> Optional[tuple[float, torch.Tensor, torch.Tensor]]:
+    """The threshold and the states a fused call of ``neuron`` on ``z`` starts from, or None where
+    slayer's own code must run (CUDA, an integer input, another shape, no positive threshold)."""
+    threshold = neuron.threshold + neuron.threshold_eps
+    if z.is_cuda or not z.is_floating_point() or tuple(z.shape[1:-1]) != tuple(neuron.shape) or threshold <= 0:
+        return None
+    current_state, voltage_state = neuron.current_state, neuron.voltage_state
+    if current_state.shape[0] != z.shape[0]:  # slayer starts a new batch size from rest
+        current_state = voltage_state = torch.zeros(1, dtype=current_state.dtype)
+    return threshold, current_state, voltage_state
+
+
 def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]]:
     """A replacement for ``neuron.dynamics`` (a slayer CUBA neuron with persistent state) that runs both
     integrators in one compiled call, or None where it does not apply (then slayer's own runs).
@@ -284,12 +296,10 @@ def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch
         return None
 
     def dynamics(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        threshold = neuron.threshold + neuron.threshold_eps
-        if z.is_cuda or not z.is_floating_point() or tuple(z.shape[1:-1]) != tuple(neuron.shape) or threshold <= 0:
+        step = _step_of(neuron, z)
+        if step is None:
             return type(neuron).dynamics(neuron, z)
-        current_state, voltage_state = neuron.current_state, neuron.voltage_state
-        if current_state.shape[0] != z.shape[0]:  # slayer starts a new batch size from rest
-            current_state = voltage_state = torch.zeros(1, dtype=current_state.dtype)
+        threshold, current_state, voltage_state = step
         current, voltage = _CubaDynamics.apply(z, _constants_of(neuron, z), current_state, voltage_state,
                                                neuron.s_scale, threshold)
         neuron.current_state = current[..., -1].detach().clone()
@@ -344,12 +354,10 @@ def fused_neuron(neuron: Any) -> Optional[Callable[[torch.Tensor], torch.Tensor]
     from lava.lib.dl.slayer.neuron.dynamics.leaky_integrator import persistent_state
 
     def forward(z: torch.Tensor) -> torch.Tensor:
-        threshold = neuron.threshold + neuron.threshold_eps
-        if z.is_cuda or not z.is_floating_point() or tuple(z.shape[1:-1]) != tuple(neuron.shape) or threshold <= 0:
+        step = _step_of(neuron, z)
+        if step is None:
             return type(neuron).forward(neuron, z)
-        current_state, voltage_state = neuron.current_state, neuron.voltage_state
-        if current_state.shape[0] != z.shape[0]:  # slayer starts a new batch size from rest
-            current_state = voltage_state = torch.zeros(1, dtype=current_state.dtype)
+        threshold, current_state, voltage_state = step
         surrogate = tuple(torch.tensor(value, dtype=z.dtype) for value in
                           (threshold, neuron.tau_rho * cuba.TAU_RHO_MULT, neuron.scale_rho * cuba.SCALE_RHO_MULT))
         spikes, current, voltage = _CubaSpikes.apply(z, _constants_of(neuron, z), current_state, voltage_state,
