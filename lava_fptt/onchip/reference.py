@@ -89,6 +89,9 @@ class ReferenceNetwork:
             for name, value in list(vars(self).items()):
                 if isinstance(value, torch.Tensor):
                     setattr(self, name, value.numpy())
+            # The weights as float64 holding the same integers (exact below 2**53; every update is
+            # an integer sum clipped to +-WEIGHT_MAX): the products then use them without a copy.
+            self.w1, self.w2 = self.w1.astype(np.float64), self.w2.astype(np.float64)
             self.streams = Streams(*(t.numpy() for t in (streams.intensity, streams.labels, streams.orders)))
 
     def step(self) -> dict[str, torch.Tensor]:
@@ -137,7 +140,7 @@ class ReferenceNetwork:
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Current (W1, W2) as int64 numpy arrays."""
-        return _numpy(self.w1).copy(), _numpy(self.w2).copy()
+        return _numpy(self.w1).astype(np.int64), _numpy(self.w2).astype(np.int64)
 
 
 def _numpy(a: Any) -> np.ndarray:
