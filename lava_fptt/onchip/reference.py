@@ -122,8 +122,9 @@ class ReferenceNetwork:
         old_x, self.pre1 = ar.delay_line(self.pre1, x)
         old_h, self.pre2 = ar.delay_line(self.pre2, h)
         if self.learn:
-            self.w1 = ar.coincidence_update(self.w1, old_x, g_pos, g_neg)
-            self.w2 = ar.coincidence_update(self.w2, old_h, e_pos, e_neg)
+            numpy = isinstance(self.w1, np.ndarray)  # the reference owns its weights: update them in place
+            self.w1 = ar.coincidence_update(self.w1, old_x, g_pos, g_neg, in_place=numpy)
+            self.w2 = ar.coincidence_update(self.w2, old_h, e_pos, e_neg, in_place=numpy)
         return dict(x=x, h=h, winner=winner, e_pos=e_pos, e_neg=e_neg, g_pos=g_pos, g_neg=g_neg)
 
     def run(self, steps: int, record: bool = False) -> dict[str, np.ndarray]:
