@@ -316,23 +316,31 @@ class _CubaSpikes(torch.autograd.Function):
     def forward(ctx: Any, z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
                 voltage_state: torch.Tensor, w_scale: int, threshold: float, surrogate: tuple[torch.Tensor, ...]
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Spikes, and the last step's current and voltage (before the reset) to carry."""
         current, voltage = _integrate(z, constants, current_state, voltage_state, w_scale, threshold)
+        last_current, last_voltage = current[..., -1].clone(), voltage[..., -1].clone()
+        del current  # only its last step is carried: freed before the spikes are made (BPTT's peak)
         spikes = (voltage >= threshold).to(voltage.dtype)  # slayer's Spike.forward, not graded
         ctx.constants, ctx.surrogate = constants, surrogate
-        ctx.save_for_backward(voltage)
-        ctx.mark_non_differentiable(current, voltage)
-        return spikes, current, voltage
+        # Kept on ctx, not saved: this plain tensor has no grad_fn, so no reference cycle, and
+        # the backward can drop it before the integrators' pass.
+        ctx.voltage = voltage
+        ctx.mark_non_differentiable(last_current, last_voltage)
+        return spikes, last_current, last_voltage
 
     @staticmethod
     def backward(ctx: Any, grad_spikes: torch.Tensor, *unused: Any) -> tuple[Optional[torch.Tensor], ...]:
         from lava.lib.dl.slayer.spike.spike import _spike_backward
 
-        (voltage,) = ctx.saved_tensors
+        voltage = ctx.voltage
+        del ctx.voltage  # freed as soon as the surrogate is taken: each tensor below is as large
         grad_voltage = _spike_backward(voltage, *ctx.surrogate, False) * grad_spikes  # slayer's Spike.backward
+        del voltage
         kernels = _compile()
         current_factor, voltage_factor = ctx.constants.back(grad_voltage.dtype, grad_voltage)
-        grad = _backward(kernels, _backward(kernels, grad_voltage, voltage_factor), current_factor)
-        return grad, None, None, None, None, None, None
+        grad_current = _backward(kernels, grad_voltage, voltage_factor)
+        del grad_voltage
+        return _backward(kernels, grad_current, current_factor), None, None, None, None, None, None
 
 
 def fused_neuron(neuron: Any) -> Optional[Callable[[torch.Tensor], torch.Tensor]]:
@@ -360,10 +368,10 @@ def fused_neuron(neuron: Any) -> Optional[Callable[[torch.Tensor], torch.Tensor]
         threshold, current_state, voltage_state = step
         surrogate = tuple(torch.tensor(value, dtype=z.dtype) for value in
                           (threshold, neuron.tau_rho * cuba.TAU_RHO_MULT, neuron.scale_rho * cuba.SCALE_RHO_MULT))
-        spikes, current, voltage = _CubaSpikes.apply(z, _constants_of(neuron, z), current_state, voltage_state,
-                                                     neuron.s_scale, threshold, surrogate)
-        neuron.current_state = current[..., -1].clone()
-        neuron.voltage_state = persistent_state(voltage[..., -1], spikes[..., -1]).detach().clone()
+        spikes, last_current, last_voltage = _CubaSpikes.apply(z, _constants_of(neuron, z), current_state,
+                                                               voltage_state, neuron.s_scale, threshold, surrogate)
+        neuron.current_state = last_current
+        neuron.voltage_state = persistent_state(last_voltage, spikes[..., -1]).detach().clone()
         return spikes
 
     return forward
