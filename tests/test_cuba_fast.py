@@ -157,3 +157,52 @@ def test_fused_neuron_dynamics_equal_slayers_two_integrators(recurrent):
     assert fused[2].sum() > 0
     for a, b in zip(fused, own):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("batch_change", [False, True])
+def test_whole_neuron_in_one_node_equals_slayers_dynamics_and_spike(batch_change):
+    """fused_neuron: spikes, carried states, input and weight gradients equal slayer's neuron forward, chunk by chunk."""
+    assert cuba_fast.install()
+    torch.manual_seed(7)
+    block = make_block(False, learn_decays=False)
+    block.neuron(block.synapse(torch.zeros(1, 12, 1)))  # slayer shapes its neuron on the first call
+    x = (torch.rand(6, 12, 40) < 0.4).float()
+
+    def run(fused: bool) -> list[torch.Tensor]:
+        neuron = block.neuron
+        block.zero_grad()
+        neuron.persistent_state = True
+        start = torch.zeros(1) if not batch_change else torch.full((2, 9), 0.5)  # another batch: slayer restarts
+        neuron.current_state, neuron.voltage_state = start, start.clone()
+        if fused:
+            neuron.forward = cuba_fast.fused_neuron(neuron)
+            assert neuron.forward is not None
+        try:
+            z = block.synapse(x)
+            z.retain_grad()
+            spikes, states = [], []
+            for part in (z[..., :15], z[..., 15:16], z[..., 16:]):  # chunks, one of a single step
+                spikes.append(neuron(part))
+                states += [neuron.current_state.clone(), neuron.voltage_state.clone()]
+            out = torch.cat(spikes, dim=-1)
+            (out * torch.linspace(-1, 2, out.shape[-1])).sum().backward()
+        finally:
+            neuron.__dict__.pop("forward", None)
+        return [out, *states, z.grad, block.synapse.weight.grad]
+
+    fused, own = run(True), run(False)
+    assert fused[0].sum() > 0 and fused[-2].abs().sum() > 0
+    for a, b in zip(fused, own):
+        assert a.shape == b.shape and torch.equal(a, b)
+
+
+def test_whole_neuron_in_one_node_is_left_to_slayer_for_graded_spikes_and_dropout():
+    assert cuba_fast.install()
+    block = make_block(False, learn_decays=False)
+    block.neuron(block.synapse(torch.zeros(1, 12, 1)))
+    block.neuron.persistent_state = True
+    assert cuba_fast.fused_neuron(block.neuron) is not None
+    block.neuron.graded_spike = True
+    assert cuba_fast.fused_neuron(block.neuron) is None
+    block.neuron.graded_spike, block.neuron.drop = False, torch.nn.Dropout(0.1)
+    assert cuba_fast.fused_neuron(block.neuron) is None

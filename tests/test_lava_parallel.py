@@ -79,3 +79,24 @@ def test_networks_with_spatial_layers_are_refused_naming_the_layer(tmp_path: pat
         run_in_lava(path, np.zeros((2, 1, 6, 6, 4), dtype=np.float32), parallel=2)
     with pytest.raises(ValueError, match="parallel must be >= 1"):
         run_in_lava(path, np.zeros((2, 1, 6, 6, 4), dtype=np.float32), parallel=0)
+
+
+@pytest.mark.parametrize("kind, precision", [("cuba-recurrent", "fixed"), ("ltc", "fixed"), ("ltc", "float")])
+def test_sparse_synapses_sum_binary_spikes_by_product_with_the_dense_synapses_results(
+        tmp_path: pathlib.Path, kind: str, precision: str) -> None:
+    """``sparse``: Lava Sparse synapses set to the product path (sparse_by_product) give Dense's outputs."""
+    from lava.proc.sparse.process import Sparse
+
+    from netx_export.loader import load_network
+
+    path = export_network(ltc() if kind == "ltc" else cuba(recurrent=True), tmp_path / "net.net")
+    built = load_network(path, reset_interval=16, precision=precision, sparse=True)
+    synapses = [s for layer in built.layers for s in (layer.synapse, getattr(layer, "synapse_rec", None))
+                if isinstance(s, Sparse)]
+    assert len(synapses) >= 3 and all(int(s.num_message_bits.init) >= 1 for s in synapses)
+    x = spikes(4, 16, 14, seed=9)
+    dense = run_in_lava(path, x, precision, record_hidden=True)
+    sparse = run_in_lava(path, x, precision, record_hidden=True, sparse=True)
+    assert (dense.output != 0).sum() > 10
+    np.testing.assert_array_equal(sparse.output, dense.output)
+    np.testing.assert_array_equal(sparse.hidden[0], dense.hidden[0])

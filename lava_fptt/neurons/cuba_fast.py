@@ -225,24 +225,29 @@ def _constants_of(neuron: Any, like: torch.Tensor) -> _Constants:
     return held[3]
 
 
+def _integrate(z: torch.Tensor, constants: _Constants, current_state: torch.Tensor, voltage_state: torch.Tensor,
+               w_scale: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Current and voltage of a CUBA neuron over ``z`` [..., T] from the given states (the compiled loop)."""
+    x = z.detach().reshape(-1, z.shape[-1]).contiguous()
+    current, voltage = torch.empty_like(x), torch.empty_like(x)
+    states = [_tiled(s, z) for s in (current_state, voltage_state)]
+    w_state = np.array([w_scale], dtype=states[0].numpy().dtype)
+    kernels = _compile()
+    assert kernels is not None  # the fast path is taken only when numba compiled them
+    kernels[1](x.numpy(), constants.forward[0], states[0].numpy(), constants.forward[1], states[1].numpy(),
+               *_scales(w_scale, x.dtype), w_state, float(threshold * w_scale), current.numpy(), voltage.numpy())
+    return current.reshape(z.shape), voltage.reshape(z.shape)
+
+
 class _CubaDynamics(torch.autograd.Function):
     """Current and voltage of a CUBA neuron in one compiled pass; backward through both integrators."""
 
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
                 voltage_state: torch.Tensor, w_scale: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
-        x = z.reshape(-1, z.shape[-1]).contiguous()
-        current, voltage = torch.empty_like(x), torch.empty_like(x)
-        states = [_tiled(s, z) for s in (current_state, voltage_state)]
-        w_state = np.array([w_scale], dtype=states[0].numpy().dtype)
-        kernels = _compile()
-        assert kernels is not None  # the fast path is taken only when numba compiled them
-        kernels[1](x.numpy(), constants.forward[0], states[0].numpy(), constants.forward[1], states[1].numpy(),
-                      *_scales(w_scale, x.dtype), w_state, float(threshold * w_scale), current.numpy(),
-                      voltage.numpy())
         ctx.constants = constants
         ctx.set_materialize_grads(False)
-        return current.reshape(z.shape), voltage.reshape(z.shape)
+        return _integrate(z, constants, current_state, voltage_state, w_scale, threshold)
 
     @staticmethod
     def backward(ctx: Any, grad_current: Optional[torch.Tensor], grad_voltage: Optional[torch.Tensor]
@@ -259,6 +264,26 @@ class _CubaDynamics(torch.autograd.Function):
         return _backward(kernels, total, current_factor), None, None, None, None, None
 
 
+def _fusable(neuron: Any) -> bool:
+    """Whether a slayer CUBA neuron's dynamics can run fused: :func:`install` in effect, shaped by a first
+    call, on CPU, without normalization, fixed decays, persistent state."""
+    return (installed() and getattr(neuron, "shape", None) is not None and getattr(neuron, "norm", None) is None
+            and not neuron.current_decay.requires_grad and not neuron.voltage_decay.requires_grad
+            and not neuron.current_decay.is_cuda and bool(neuron.persistent_state))
+
+
+def _step_of(neuron: Any, z: torch.Tensor) -> Optional[tuple[float, torch.Tensor, torch.Tensor]]:
+    """The threshold and the states a fused call of ``neuron`` on ``z`` starts from, or None where
+    slayer's own code must run (CUDA, an integer input, another shape, no positive threshold)."""
+    threshold = neuron.threshold + neuron.threshold_eps
+    if z.is_cuda or not z.is_floating_point() or tuple(z.shape[1:-1]) != tuple(neuron.shape) or threshold <= 0:
+        return None
+    current_state, voltage_state = neuron.current_state, neuron.voltage_state
+    if current_state.shape[0] != z.shape[0]:  # slayer starts a new batch size from rest
+        current_state = voltage_state = torch.zeros(1, dtype=current_state.dtype)
+    return threshold, current_state, voltage_state
+
+
 def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]]:
     """A replacement for ``neuron.dynamics`` (a slayer CUBA neuron with persistent state) that runs both
     integrators in one compiled call, or None where it does not apply (then slayer's own runs).
@@ -270,18 +295,14 @@ def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch
     autograd node instead of two. That node keeps no tensor for its backward (slayer's two
     keep their outputs, needed only for a learnable decay's gradient), so BPTT holds less.
     """
-    if (not installed() or getattr(neuron, "shape", None) is None or getattr(neuron, "norm", None) is not None
-            or neuron.current_decay.requires_grad or neuron.voltage_decay.requires_grad
-            or neuron.current_decay.is_cuda or not neuron.persistent_state):
+    if not _fusable(neuron):
         return None
 
     def dynamics(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        threshold = neuron.threshold + neuron.threshold_eps
-        if z.is_cuda or not z.is_floating_point() or tuple(z.shape[1:-1]) != tuple(neuron.shape) or threshold <= 0:
+        step = _step_of(neuron, z)
+        if step is None:
             return type(neuron).dynamics(neuron, z)
-        current_state, voltage_state = neuron.current_state, neuron.voltage_state
-        if current_state.shape[0] != z.shape[0]:  # slayer starts a new batch size from rest
-            current_state = voltage_state = torch.zeros(1, dtype=current_state.dtype)
+        threshold, current_state, voltage_state = step
         current, voltage = _CubaDynamics.apply(z, _constants_of(neuron, z), current_state, voltage_state,
                                                neuron.s_scale, threshold)
         neuron.current_state = current[..., -1].detach().clone()
@@ -289,6 +310,74 @@ def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch
         return current, voltage
 
     return dynamics
+
+
+class _CubaSpikes(torch.autograd.Function):
+    """A whole CUBA neuron in one node: both integrators (compiled) and the spikes, slayer's surrogate backward."""
+
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
+                voltage_state: torch.Tensor, w_scale: int, threshold: float, surrogate: tuple[torch.Tensor, ...]
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Spikes, and the last step's current and voltage (before the reset) to carry."""
+        current, voltage = _integrate(z, constants, current_state, voltage_state, w_scale, threshold)
+        last_current, last_voltage = current[..., -1].clone(), voltage[..., -1].clone()
+        del current  # only its last step is carried: freed before the spikes are made (BPTT's peak)
+        spikes = (voltage >= threshold).to(voltage.dtype)  # slayer's Spike.forward, not graded
+        ctx.constants, ctx.surrogate = constants, surrogate
+        # Kept on ctx, not saved: this plain tensor has no grad_fn, so no reference cycle, and
+        # the backward can drop it before the integrators' pass.
+        ctx.voltage = voltage
+        ctx.mark_non_differentiable(last_current, last_voltage)
+        return spikes, last_current, last_voltage
+
+    @staticmethod
+    def backward(ctx: Any, grad_spikes: torch.Tensor, *unused: Any) -> tuple[Optional[torch.Tensor], ...]:
+        from lava.lib.dl.slayer.spike.spike import _spike_backward
+
+        voltage = ctx.voltage
+        del ctx.voltage  # freed as soon as the surrogate is taken: each tensor below is as large
+        grad_voltage = _spike_backward(voltage, *ctx.surrogate, False) * grad_spikes  # slayer's Spike.backward
+        del voltage
+        kernels = _compile()
+        current_factor, voltage_factor = ctx.constants.back(grad_voltage.dtype, grad_voltage)
+        grad_current = _backward(kernels, grad_voltage, voltage_factor)
+        del grad_voltage
+        return _backward(kernels, grad_current, current_factor), None, None, None, None, None, None
+
+
+def fused_neuron(neuron: Any) -> Optional[Callable[[torch.Tensor], torch.Tensor]]:
+    """A replacement for ``neuron.forward`` (a slayer CUBA neuron with persistent state, binary spikes,
+    no dropout) that runs the whole neuron, integrators and spike, as one autograd node, or None
+    where it does not apply (as :func:`fused_dynamics`, and for graded spikes or dropout).
+
+    slayer's forward is ``dynamics`` then ``spike`` (its ``Spike`` function, two more small
+    operations on the carried voltage); for the one-step calls of FPTT their per-call set-up
+    cost more than the arithmetic. The values are slayer's: the same compiled integrators as
+    :func:`fused_dynamics`, the spike as ``Spike.forward`` compares, the carried voltage
+    reset by slayer's ``persistent_state``, and a backward calling slayer's own surrogate
+    ``_spike_backward`` with the same scalar tensors as ``Spike`` saves, then both
+    integrators (``tests/test_cuba_fast.py`` compares spikes, states and gradients).
+    """
+    if not _fusable(neuron) or neuron.graded_spike or neuron.drop is not None:
+        return None
+    from lava.lib.dl.slayer.neuron import cuba
+    from lava.lib.dl.slayer.neuron.dynamics.leaky_integrator import persistent_state
+
+    def forward(z: torch.Tensor) -> torch.Tensor:
+        step = _step_of(neuron, z)
+        if step is None:
+            return type(neuron).forward(neuron, z)
+        threshold, current_state, voltage_state = step
+        surrogate = tuple(torch.tensor(value, dtype=z.dtype) for value in
+                          (threshold, neuron.tau_rho * cuba.TAU_RHO_MULT, neuron.scale_rho * cuba.SCALE_RHO_MULT))
+        spikes, last_current, last_voltage = _CubaSpikes.apply(z, _constants_of(neuron, z), current_state,
+                                                               voltage_state, neuron.s_scale, threshold, surrogate)
+        neuron.current_state = last_current
+        neuron.voltage_state = persistent_state(last_voltage, spikes[..., -1]).detach().clone()
+        return spikes
+
+    return forward
 
 
 def _decay_gradient(grad_input: torch.Tensor, output: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:

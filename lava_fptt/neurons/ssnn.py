@@ -95,8 +95,8 @@ def matmul(a: Array, b: Array, a_max: int, b_max: int) -> Array:
     if a.shape[-1] * a_max * b_max >= 1 << EXACT_BITS:
         raise OverflowError(f"an integer product over {a.shape[-1]} terms of sizes {a_max} and {b_max} may "
                             f"exceed 2**{EXACT_BITS}, which float64 cannot hold exactly")
-    if _is_numpy(a):
-        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    if _is_numpy(a):  # asarray: no copy of an operand already held in float64 (the reference's weights)
+        return (np.asarray(a, np.float64) @ np.asarray(b, np.float64)).astype(np.int64)
     return (a.double() @ b.double()).long()
 
 
@@ -188,14 +188,16 @@ def back_accumulate(spikes: Array, weights: Array) -> Array:
     return matmul(spikes, weights, 1, WEIGHT_MAX)
 
 
-def coincidence_update(weights: Array, pre: Array, pos: Array, neg: Array) -> Array:
+def coincidence_update(weights: Array, pre: Array, pos: Array, neg: Array, in_place: bool = False) -> Array:
     """RPU-style update: w_ji -= pre_i AND pos_j; w_ji += pre_i AND neg_j, saturating.
 
     Leading axes of ``pre`` [..., n_in] and ``pos``/``neg`` [..., n_out] are independent
     copies whose coincidences add up (batch > 1); one copy is the chip's own update.
     On numpy arrays only the rows of W with a coincidence are computed (the others add
     zero, and W, checked by ``check_weights`` and clipped at every update, is within the
-    clip already); a step without error spikes returns W itself.
+    clip already); a step without error spikes returns W itself. ``in_place`` (numpy)
+    writes those rows into ``weights`` itself instead of a copy (for an owner that keeps
+    no other reference to it, such as the reference simulator).
     """
     n_out, n_in = weights.shape
     error = (neg - pos).reshape(-1, n_out)
@@ -205,7 +207,7 @@ def coincidence_update(weights: Array, pre: Array, pos: Array, neg: Array) -> Ar
     rows = np.flatnonzero(error.any(axis=0))
     if rows.size == 0:
         return weights
-    updated = weights.copy()
+    updated = weights if in_place else weights.copy()
     updated[rows] = clip(weights[rows] + matmul(error[:, rows].T, pre, 1, 1), -WEIGHT_MAX, WEIGHT_MAX)
     return updated
 

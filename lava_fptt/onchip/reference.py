@@ -72,8 +72,8 @@ class ReferenceNetwork:
         copies = streams.orders.shape[0]
         self.config, self.streams, self.learn, self.time_step = c, streams, learn, 0
         self.error_prob = c.error_prob  # the learning rate, changeable between steps like the Lava Var
-        self.w1 = torch.as_tensor(check_weights("w1", w1, (c.n_hidden, c.n_in)), device=device)
-        self.w2 = torch.as_tensor(check_weights("w2", w2, (c.n_out, c.n_hidden)), device=device)
+        self.w1: torch.Tensor | np.ndarray = torch.as_tensor(check_weights("w1", w1, (c.n_hidden, c.n_in)), device=device)
+        self.w2: torch.Tensor | np.ndarray = torch.as_tensor(check_weights("w2", w2, (c.n_out, c.n_hidden)), device=device)
         self.table = torch.as_tensor(ar.gumbel_table(), device=device)
         zeros = lambda *shape: torch.zeros((copies, *shape), dtype=torch.int64, device=device)  # noqa: E731
         self.enc_state = _seeded(c, STREAM_ENCODER, c.n_in, copies, device)
@@ -90,6 +90,9 @@ class ReferenceNetwork:
             for name, value in list(vars(self).items()):
                 if isinstance(value, torch.Tensor):
                     setattr(self, name, value.numpy())
+            # The weights as float64 holding the same integers (exact below 2**53; every update is
+            # an integer sum clipped to +-WEIGHT_MAX): the products then use them without a copy.
+            self.w1, self.w2 = np.asarray(self.w1, np.float64), np.asarray(self.w2, np.float64)
             self.streams = Streams(*(t.numpy() for t in (streams.intensity, streams.labels, streams.orders)))
 
     def step(self) -> dict[str, torch.Tensor]:
@@ -120,8 +123,9 @@ class ReferenceNetwork:
         old_x, self.pre1 = ar.delay_line(self.pre1, x)
         old_h, self.pre2 = ar.delay_line(self.pre2, h)
         if self.learn:
-            self.w1 = ar.coincidence_update(self.w1, old_x, g_pos, g_neg)
-            self.w2 = ar.coincidence_update(self.w2, old_h, e_pos, e_neg)
+            numpy = isinstance(self.w1, np.ndarray)  # the reference owns its weights: update them in place
+            self.w1 = ar.coincidence_update(self.w1, old_x, g_pos, g_neg, in_place=numpy)
+            self.w2 = ar.coincidence_update(self.w2, old_h, e_pos, e_neg, in_place=numpy)
         return dict(x=x, h=h, winner=winner, e_pos=e_pos, e_neg=e_neg, g_pos=g_pos, g_neg=g_neg)
 
     def run(self, steps: int, record: bool = False) -> dict[str, np.ndarray]:
@@ -138,7 +142,7 @@ class ReferenceNetwork:
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Current (W1, W2) as int64 numpy arrays."""
-        return _numpy(self.w1).copy(), _numpy(self.w2).copy()
+        return _numpy(self.w1).astype(np.int64), _numpy(self.w2).astype(np.int64)
 
 
 def _numpy(a: Any) -> np.ndarray:

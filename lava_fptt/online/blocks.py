@@ -169,8 +169,15 @@ class CubaBlock(BlockAdapter):
             neuron.voltage_state = torch.zeros_like(neuron.voltage_state.reshape(-1)[:1])
         else:
             neuron.current_state, neuron.voltage_state = self._state
-        dynamics = cuba_fast.fused_dynamics(neuron) or type(neuron).dynamics.__get__(neuron)
-        neuron.dynamics = spatial_dynamics(dynamics) if spatial else dynamics
+        if spatial:
+            dynamics = cuba_fast.fused_dynamics(neuron) or type(neuron).dynamics.__get__(neuron)
+            neuron.dynamics = spatial_dynamics(dynamics)
+            return
+        whole = cuba_fast.fused_neuron(neuron)
+        if whole is not None:
+            neuron.forward = whole
+        else:
+            neuron.dynamics = cuba_fast.fused_dynamics(neuron) or type(neuron).dynamics.__get__(neuron)
 
     def exit(self) -> None:
         block, neuron = self.block, self.neuron
@@ -183,6 +190,7 @@ class CubaBlock(BlockAdapter):
             return
         self._state = (neuron.current_state, neuron.voltage_state)
         neuron.__dict__.pop("dynamics", None)
+        neuron.__dict__.pop("forward", None)
         neuron.persistent_state = self._found["persistent_state"]
         neuron.current_state = self._found["current_state"]
         neuron.voltage_state = self._found["voltage_state"]
