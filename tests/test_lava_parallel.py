@@ -87,7 +87,7 @@ def test_sparse_synapses_sum_binary_spikes_by_product_with_the_dense_synapses_re
     """``sparse``: Lava Sparse synapses set to the product path (sparse_by_product) give Dense's outputs."""
     from lava.proc.sparse.process import Sparse
 
-    from netx_export.loader import load_network
+    from netx_export.builder import load_network
 
     path = export_network(ltc() if kind == "ltc" else cuba(recurrent=True), tmp_path / "net.net")
     built = load_network(path, reset_interval=16, precision=precision, sparse=True)

@@ -30,7 +30,9 @@ ADAM, ADAMAX = 0, 1
 """The optimizers the loop computes (``kind``)."""
 
 
-@njit(cache=True, fastmath=True)
+# fastmath without "no NaN / no inf" (a diverging run must give NaN, which the trainer stops on, and the
+# numpy error model gives inf rather than raising on a division by zero).
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"}, error_model="numpy")
 def _update(kind: int, w: np.ndarray, g: np.ndarray, w_bar: np.ndarray, lam: np.ndarray, m: np.ndarray,
             v: np.ndarray, step: int, lr: float, beta1: float, beta2: float, eps: float, alpha: float,
             clip: float) -> None:
