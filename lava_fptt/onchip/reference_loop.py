@@ -32,7 +32,7 @@ _UNIFORM_SHIFT = STATE_BITS - PROB_BITS
 _TABLE_SHIFT = PROB_BITS - GUMBEL_BITS
 
 
-@njit(inline="always")
+@njit
 def _xorshift32(state: int) -> int:
     """:func:`~lava_fptt.neurons.ssnn.xorshift32` of one state."""
     state ^= (state << 13) & STATE_MASK
@@ -40,27 +40,30 @@ def _xorshift32(state: int) -> int:
     return state ^ ((state << 5) & STATE_MASK)
 
 
-@njit(inline="always")
+@njit
 def _shift(value: int, bits: int) -> int:
     """:func:`~lava_fptt.neurons.ssnn.shift`: left by ``bits``, flooring right when negative."""
     return value << bits if bits >= 0 else value >> -bits
 
 
-@njit(inline="always")
+@njit
 def _presented(order: np.ndarray, index: int) -> int:
     """:func:`~lava_fptt.neurons.ssnn.presented` for one copy's order."""
     return order[index] if 0 <= index < order.shape[0] else -1
 
 
-@njit(inline="always")
+@njit
 def _push(history: np.ndarray, spikes: np.ndarray) -> None:
     """:func:`~lava_fptt.neurons.ssnn.delay_line` in place: drop the oldest entry, append ``spikes``."""
-    for d in range(history.shape[0] - 1):
-        history[d] = history[d + 1]
-    history[-1] = spikes
+    depth, n = history.shape
+    for d in range(depth - 1):
+        for i in range(n):
+            history[d, i] = history[d + 1, i]
+    for i in range(n):
+        history[depth - 1, i] = spikes[i]
 
 
-@njit(inline="always")
+@njit
 def _update(weights: np.ndarray, error: np.ndarray, active: np.ndarray, count: np.ndarray,
             scratch: np.ndarray) -> None:
     """W[j, i] = clip(W[j, i] + sum over copies b of error[b, j] * pre_b[i]), where the
@@ -84,6 +87,14 @@ def _update(weights: np.ndarray, error: np.ndarray, active: np.ndarray, count: n
                 if scratch[i] != 0:
                     row[i] = min(max(row[i] + scratch[i], -WEIGHT_MAX), WEIGHT_MAX)
                     scratch[i] = 0
+
+
+@njit
+def _record(record: np.ndarray, copy: int, step: int, spikes: np.ndarray) -> None:
+    """Spikes of one copy at one step into ``record`` [B, n, steps], unless it is empty (not asked for)."""
+    if record.shape[2]:
+        for i in range(spikes.shape[0]):
+            record[copy, i, step] = spikes[i]
 
 
 def _run_loop(
@@ -150,7 +161,8 @@ def _run_loop(
                 if h[j]:
                     h_on[n_h] = j
                     n_h += 1
-            old_gate[:] = gates[b, 0]
+            for j in range(n_hidden):
+                old_gate[j] = gates[b, 0, j]
             _push(gates[b], gate)
             for j in range(n_hidden):
                 delta = old_gate[j] * (b_pos[b, j] - b_neg[b, j])
@@ -213,10 +225,13 @@ def _run_loop(
             old_h_count[b] = n
             _push(pre1[b], x)
             _push(pre2[b], h)
-            for record, spikes in ((rec_x, x), (rec_h, h), (rec_winner, winner), (rec_e_pos, e_pos),
-                                   (rec_e_neg, e_neg), (rec_g_pos, g_pos), (rec_g_neg, g_neg)):
-                if record.shape[2]:  # an empty recording: not asked for
-                    record[b, :, s] = spikes
+            _record(rec_x, b, s, x)
+            _record(rec_h, b, s, h)
+            _record(rec_winner, b, s, winner)
+            _record(rec_e_pos, b, s, e_pos)
+            _record(rec_e_neg, b, s, e_neg)
+            _record(rec_g_pos, b, s, g_pos)
+            _record(rec_g_neg, b, s, g_neg)
         if learn:  # after every copy has used this step's weights: their updates summed, then saturated
             _update(w1, error1, old_x_on, old_x_count, scratch)
             _update(w2, error2, old_h_on, old_h_count, scratch)
