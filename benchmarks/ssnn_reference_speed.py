@@ -37,9 +37,11 @@ def worker(samples: int, batch: int) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from lava_fptt.neurons.ssnn import quantize_probability
-
     from lava_fptt.onchip.config import SsnnConfig, initial_weights
+    try:
+        from lava_fptt.neurons.ssnn import quantize_probability
+    except ImportError:  # code older than 2a70302 kept it beside the config
+        from lava_fptt.onchip.config import quantize_probability  # type: ignore[attr-defined,no-redef]
     from lava_fptt.onchip.reference import ReferenceNetwork, make_streams
 
     torch.set_num_threads(1)

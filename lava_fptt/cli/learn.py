@@ -15,13 +15,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "composite neurons carrying forward activations and positive/negative gradient spikes, "
                     "spike-coincidence weight updates and a winner-take-all softmax output. "
                     "--engine lava runs the bit-accurate Lava processes; --engine reference runs the same "
-                    "integer arithmetic in torch (identical spikes and weights for the same seed), fast enough "
+                    "integer arithmetic as one compiled loop on the CPU, or in torch on CUDA (identical spikes and weights for the same seed), fast enough "
                     "for whole data sets. Also trains the ANN baseline (same architecture, back-prop).")
     parser.add_argument("--dataset", choices=[d for d in DATASETS if d != "shd"], default="digits",
                         help="data set (default: digits; others read from --data-dir)")
     parser.add_argument("--data-dir", help="directory with the IDX files of mnist / fashion-mnist / emnist")
     parser.add_argument("--engine", choices=("lava", "reference"), default="reference",
-                        help="lava: Lava fixed-point processes; reference: torch simulator (default)")
+                        help="lava: Lava fixed-point processes; reference: reference simulator (default)")
     parser.add_argument("--steps-per-sample", type=int, default=16, help="spike-train length T per sample (default: 16)")
     parser.add_argument("--epochs", type=int, default=1, help="passes over the training samples (default: 1)")
     parser.add_argument("--samples", type=int, help="training samples to use (default: all)")

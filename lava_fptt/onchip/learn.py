@@ -5,7 +5,7 @@ epoch) to either engine:
 
 - ``'lava'``: the Lava processes under ``Loihi2SimCfg(select_tag='fixed_pt')``, one compiled
   network for the whole stream (batch 1: what one chip does);
-- ``'reference'``: the torch reference simulator, bit-identical to Lava at ``batch=1``;
+- ``'reference'``: the reference simulator (compiled loop on the CPU, torch on CUDA), bit-identical to Lava at ``batch=1``;
   ``batch > 1`` runs that many independent streams whose updates are summed at every step.
 
 The stream is cut into ``evaluations`` pieces. After each piece the weights are read and the
@@ -70,7 +70,7 @@ def _orders(n: int, epochs: int, batch: int, seed: int) -> np.ndarray:
 
 
 class _ReferenceEngine:
-    """The torch reference simulator behind the engine interface used by :func:`learn`."""
+    """The reference simulator behind the engine interface used by :func:`learn`."""
 
     def __init__(self, config: SsnnConfig, w1: np.ndarray, w2: np.ndarray, intensity: np.ndarray,
                  labels: np.ndarray, orders: np.ndarray, device: str) -> None:
