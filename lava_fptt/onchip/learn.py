@@ -5,8 +5,8 @@ epoch) to either engine:
 
 - ``'lava'``: the Lava processes under ``Loihi2SimCfg(select_tag='fixed_pt')``, one compiled
   network for the whole stream (batch 1: what one chip does);
-- ``'reference'``: the reference simulator (compiled loop on the CPU, torch on CUDA), bit-identical to Lava at ``batch=1``;
-  ``batch > 1`` runs that many independent streams whose updates are summed at every step.
+- ``'reference'``: the reference simulator (one compiled loop on the CPU, torch on CUDA),
+  bit-identical to Lava at ``batch=1``; ``batch > 1`` runs that many independent streams whose updates are summed at every step.
 
 The stream is cut into ``evaluations`` pieces. After each piece the weights are read and the
 test split is classified by the reference forward pass (the same integer arithmetic; the
