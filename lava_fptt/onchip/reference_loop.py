@@ -64,6 +64,28 @@ def _push(history: np.ndarray, spikes: np.ndarray) -> None:
 
 
 @njit
+def _indices(spikes: np.ndarray, out: np.ndarray) -> int:
+    """Write the indices of the nonzero entries of ``spikes`` to the front of ``out``; return their count."""
+    count = 0
+    for i in range(spikes.shape[0]):
+        if spikes[i]:
+            out[count] = i
+            count += 1
+    return count
+
+
+@njit
+def _accumulate(weights: np.ndarray, active: np.ndarray, count: int, out: np.ndarray) -> None:
+    """out[j] = sum of W[j, i] over the spiking inputs i = ``active[:count]`` (the product with 0/1 spikes)."""
+    for j in range(weights.shape[0]):
+        total = 0
+        row = weights[j]
+        for k in range(count):
+            total += row[active[k]]
+        out[j] = total
+
+
+@njit
 def _update(weights: np.ndarray, error: np.ndarray, active: np.ndarray, count: np.ndarray,
             scratch: np.ndarray) -> None:
     """W[j, i] = clip(W[j, i] + sum over copies b of error[b, j] * pre_b[i]), where the
@@ -118,7 +140,7 @@ def _run_loop(
     e_neg = np.zeros(n_out, np.int64)
     g_pos = np.zeros(n_hidden, np.int64)
     g_neg = np.zeros(n_hidden, np.int64)
-    x_on = np.zeros(n_in, np.int64)       # indices of this step's input spikes
+    x_on = np.zeros(n_in, np.int64)  # indices of this step's input spikes
     h_on = np.zeros(n_hidden, np.int64)
     old_gate = np.zeros(n_hidden, np.int64)
     old_x_on = np.zeros((copies, n_in), np.int64)  # of the delayed spikes the updates pair with
@@ -134,15 +156,11 @@ def _run_loop(
             # Encoder: input spikes of the sample shown now, labels of the wave reaching the output.
             sample = _presented(orders[b], (time_step - 1) // period)
             row = intensity[min(max(sample, 0), n_samples - 1)]
-            n_x = 0
             for i in range(n_in):
                 state = _xorshift32(enc_state[b, i])
                 enc_state[b, i] = state
                 p = row[i] if sample >= 0 else 0
                 x[i] = 1 if (state >> _UNIFORM_SHIFT) < p else 0
-                if x[i]:
-                    x_on[n_x] = i
-                    n_x += 1
             wave = time_step - label_delay
             labelled = _presented(orders[b], (wave - 1) // period if wave >= 1 else -1)
             which = labels[min(max(labelled, 0), n_samples - 1)] if labelled >= 0 else -1
@@ -151,16 +169,12 @@ def _run_loop(
                 label[o] = 1 if which == o else 0
                 labelled_step += label[o]
             # Hidden neurons: forward spikes and slope gates, then the gated backward spikes.
-            n_h = 0
             for j in range(n_hidden):
                 p = min(max(PROB_HALF + _shift(a1[b, j], act_shift), 0), PROB_ONE)
                 state = _xorshift32(fwd_state[b, j])
                 fwd_state[b, j] = state
                 h[j] = 1 if (state >> _UNIFORM_SHIFT) < p else 0
                 gate[j] = 1 if 0 < p < PROB_ONE else 0
-                if h[j]:
-                    h_on[n_h] = j
-                    n_h += 1
             for j in range(n_hidden):
                 old_gate[j] = gates[b, 0, j]
             _push(gates[b], gate)
@@ -190,18 +204,8 @@ def _run_loop(
                 e_neg[o] = label[o] * emit
                 error2[b, o] = e_neg[o] - e_pos[o]
             # Synapses: next step's buffers through this step's weights.
-            for j in range(n_hidden):
-                total = 0
-                w = w1[j]
-                for k in range(n_x):
-                    total += w[x_on[k]]
-                a1[b, j] = total
-            for o in range(n_out):
-                total = 0
-                w = w2[o]
-                for k in range(n_h):
-                    total += w[h_on[k]]
-                a2[b, o] = total
+            _accumulate(w1, x_on, _indices(x, x_on), a1[b])
+            _accumulate(w2, h_on, _indices(h, h_on), a2[b])
             for j in range(n_hidden):
                 b_pos[b, j] = 0
                 b_neg[b, j] = 0
@@ -211,18 +215,8 @@ def _run_loop(
                         b_pos[b, j] += e_pos[o] * w2[o, j]
                         b_neg[b, j] += e_neg[o] * w2[o, j]
             # The presynaptic spikes the learning phase pairs with: the oldest in each delay line.
-            n = 0
-            for i in range(n_in):
-                if pre1[b, 0, i]:
-                    old_x_on[b, n] = i
-                    n += 1
-            old_x_count[b] = n
-            n = 0
-            for j in range(n_hidden):
-                if pre2[b, 0, j]:
-                    old_h_on[b, n] = j
-                    n += 1
-            old_h_count[b] = n
+            old_x_count[b] = _indices(pre1[b, 0], old_x_on[b])
+            old_h_count[b] = _indices(pre2[b, 0], old_h_on[b])
             _push(pre1[b], x)
             _push(pre2[b], h)
             _record(rec_x, b, s, x)
