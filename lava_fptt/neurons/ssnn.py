@@ -95,7 +95,7 @@ def matmul(a: Array, b: Array, a_max: int, b_max: int) -> Array:
     if a.shape[-1] * a_max * b_max >= 1 << EXACT_BITS:
         raise OverflowError(f"an integer product over {a.shape[-1]} terms of sizes {a_max} and {b_max} may "
                             f"exceed 2**{EXACT_BITS}, which float64 cannot hold exactly")
-    if _is_numpy(a):  # asarray: no copy of an operand already held in float64 (the reference's weights)
+    if _is_numpy(a):  # asarray: no copy of an operand already held in float64
         return (np.asarray(a, np.float64) @ np.asarray(b, np.float64)).astype(np.int64)
     return (a.double() @ b.double()).long()
 
