@@ -14,7 +14,7 @@ import torch
 
 from lava_fptt.neurons import ssnn as ar
 from lava_fptt.onchip.config import SsnnConfig
-from lava_fptt.onchip.reference import RECORDED, ReferenceNetwork, make_streams
+from lava_fptt.onchip.reference import RECORDED, ReferenceNetwork, make_streams, predict
 
 STATES = ("enc_state", "fwd_state", "bwd_state", "wta_state", "err_state", "a1", "a2", "b_pos", "b_neg",
           "pre1", "pre2", "gates")
@@ -99,3 +99,23 @@ def test_learning_off_keeps_the_weights_and_records_what_is_asked():
     assert net.run(3) == {}
     with pytest.raises(ValueError, match="unknown spike names \\['spikes'\\]"):
         net.run(1, record=("spikes",))
+
+
+def test_predict_takes_the_winner_the_step_functions_count_most():
+    """predict (the compiled loop, winners recorded) equals counting ``step``'s winners over a sample's T waves,
+    chunk by chunk (each chunk's copies are seeded 0, 1, ...)."""
+    net = network(1, 6, 0, seed=9)
+    c, (w1, w2) = net.config, net.weights()
+    intensity = net.streams.intensity
+    got = predict(c, w1, w2, intensity, chunk=5)  # three chunks, the last one short
+    want = []
+    for start in range(0, N_SAMPLES, 5):
+        rows = intensity[start: start + 5]
+        definition = ReferenceNetwork(c, w1, w2, make_streams(rows, None, np.arange(len(rows))[:, None], "cpu"),
+                                      learn=False)
+        for _ in range(ar.LABEL_DELAY):
+            definition.step()
+        counts = sum(definition.step()["winner"].numpy() for _ in range(PERIOD))
+        want.append(np.argmax(counts, axis=-1))
+    assert np.array_equal(got, np.concatenate(want))
+    assert len(set(got.tolist())) > 1  # not one class for everything
