@@ -8,8 +8,6 @@ from lava.lib.dl import slayer
 
 from lava_fptt.neurons import cuba_dense, cuba_fast
 from lava_fptt.online import wrap
-from lava_fptt.training.flat import flat_optimizer
-from lava_fptt.training.methods.fptt_kernels import fptt_update
 
 pytestmark = pytest.mark.skipif(not cuba_fast.available(), reason="numba is not installed: no compiled path to test")
 
@@ -88,31 +86,18 @@ def test_one_node_block_equals_slayers_block_step_by_step(batch_change):
         close(a, b)
 
 
-def test_quantized_weight_is_slayers_and_follows_every_update():
-    """slayer's quantize_8bit values; recomputed after an in-place torch update and after FPTT's compiled
-    update (written through numpy, so it bumps the version by hand)."""
+def test_quantized_weight_is_slayers():
+    """slayer's quantize_8bit values, and the clamp's gradient mask, for weights inside and past the clamp."""
     torch.manual_seed(2)
     block = make_block()
     weight = block.synapse.weight
-    cache = cuba_dense.QuantizedWeight()
-
-    def check() -> torch.Tensor:
-        value, mask = cache.of(weight, block.neuron.w_scale)
-        expected = block.neuron.quantize_8bit(weight.detach())
-        assert torch.equal(value, expected.reshape(value.shape))
-        return value
-
-    first = check()
-    assert cache.of(weight, block.neuron.w_scale)[0] is first  # the same value: not recomputed
     with torch.no_grad():
-        weight.add_(0.37)
-    second = check()
-    assert not torch.equal(first, second)
-    optimizer = flat_optimizer("adam", block.parameters(), lr=0.5)
-    weight.grad.normal_()
-    vector = optimizer.flat.vector
-    fptt_update(optimizer, torch.zeros_like(vector), torch.zeros_like(vector), alpha=0.1, clip=None)
-    assert not torch.equal(check(), second)
+        weight[:3] *= 60
+    value, mask = cuba_dense.quantized_weight(weight, block.neuron.w_scale)
+    hooked = block.neuron.quantize_8bit(weight)
+    assert torch.equal(value, hooked.detach().reshape(value.shape))
+    hooked.sum().backward()
+    assert torch.equal(mask, weight.grad.reshape(mask.shape) == 1) and not mask.all()
 
 
 def test_left_to_slayer_where_it_does_not_apply():

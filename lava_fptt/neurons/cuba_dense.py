@@ -7,9 +7,11 @@ the network once per time step, and each of those pieces is a few tensor operati
 an autograd node or two whose fixed cost, not their arithmetic, was most of a step's time
 (``docs/speed.md``). :class:`DenseStep` is the same computation as one node:
 
-- the quantized weight is computed once per weight value (:class:`QuantizedWeight`: recomputed
-  when the weight's storage or version changes, i.e. after every optimizer step), with
-  slayer's own ``quantize`` and the clamp bounds of ``quantize_8bit``;
+- the quantized weight computed at each call as slayer's hook computes it (its own ``quantize``,
+  the clamp bounds of ``quantize_8bit``: :func:`quantized_weight`), without autograd nodes. It is
+  not kept between calls: FPTT updates the weights after every call anyway, and a cache keyed on
+  the weight's version counter would miss writes through ``p.data`` or numpy (the tests do such
+  writes);
 - ``z = W_q x + b`` as one 2-D matrix product per call (for spikes and quantized weights every
   partial sum is exact in float32, so ``z`` is the convolution's bit for bit);
 - both integrators in the compiled loop of :mod:`lava_fptt.neurons.cuba_fast`, the spikes as
@@ -39,33 +41,18 @@ def quantization_bounds(w_scale: int) -> tuple[float, float, float]:
     return 2 / w_scale, -256 / w_scale, 254 / w_scale
 
 
-class QuantizedWeight:
-    """A synapse's weight as slayer's ``neuron.quantize_8bit`` makes it, computed once per weight value.
+def quantized_weight(weight: Tensor, w_scale: int) -> tuple[Tensor, Tensor]:
+    """``weight`` as slayer's ``neuron.quantize_8bit`` makes it, as a matrix [out, in], and the mask of
+    the clamp's gradient (True where the rounded weight lies within the clamp's bounds, where
+    torch's clamp passes the gradient); no autograd node (the gradient is :class:`DenseStep`'s)."""
+    from lava.lib.dl.slayer.utils import quantize
 
-    :meth:`of` returns the quantized weight as a matrix [out, in] and the mask of the clamp's
-    gradient (True where the rounded weight lies within the clamp's bounds, as torch's clamp
-    backward passes the gradient). The weight's storage, its version counter (every in-place
-    change bumps it: optimizers, ``load_state_dict``; FPTT's compiled update bumps it by hand)
-    and the scale are the key: a new value is a new tensor, so a graph still holding the
-    previous one keeps it.
-    """
-
-    def __init__(self) -> None:
-        self._key: Optional[tuple[int, int, int]] = None
-        self._value: Optional[tuple[Tensor, Tensor]] = None
-
-    def of(self, weight: Tensor, w_scale: int) -> tuple[Tensor, Tensor]:
-        key = (weight._version, weight.data_ptr(), w_scale)
-        if key != self._key or self._value is None:
-            from lava.lib.dl.slayer.utils import quantize
-
-            step, low, high = quantization_bounds(w_scale)
-            with torch.no_grad():
-                rounded = quantize(weight, step=step)
-                matrix = rounded.clamp(low, high).reshape(weight.shape[0], -1)
-                mask = ((rounded >= low) & (rounded <= high)).reshape(matrix.shape)
-            self._key, self._value = key, (matrix, mask)
-        return self._value
+    step, low, high = quantization_bounds(w_scale)
+    with torch.no_grad():
+        rounded = quantize(weight, step=step)
+        matrix = rounded.clamp(low, high).reshape(weight.shape[0], -1)
+        mask = ((rounded >= low) & (rounded <= high)).reshape(matrix.shape)
+    return matrix, mask
 
 
 def applies(block: Any) -> bool:
@@ -100,7 +87,9 @@ class DenseStep(torch.autograd.Function):
         inputs = rows(x)
         z = torch.nn.functional.linear(inputs, quantized, bias)
         z = z.reshape(x.shape[0], x.shape[-1], -1).transpose(1, 2)
-        ctx.save_for_backward(inputs, quantized, mask)
+        needs_input, needs_weight = ctx.needs_input_grad[:2]  # keep only what the gradients asked for use
+        ctx.save_for_backward(inputs if needs_weight else None, quantized if needs_input else None,
+                              mask if needs_weight else None)
         ctx.weight_shape = weight.shape
         return cuba_fast.spiking_forward(ctx, z, constants, current_state, voltage_state, w_scale, threshold,
                                          surrogate)
@@ -128,11 +117,10 @@ def rows(x: Tensor) -> Tensor:
 
 
 class DenseBlock:
-    """One ``Dense`` block run as :class:`DenseStep`, its quantized weight kept between calls."""
+    """One ``Dense`` block run as :class:`DenseStep`."""
 
     def __init__(self, block: Any) -> None:
         self.block = block
-        self.weight = QuantizedWeight()
 
     def __call__(self, x: Tensor, state: Optional[tuple[Tensor, Tensor]]
                  ) -> Optional[tuple[Tensor, tuple[Tensor, Tensor]]]:
@@ -146,7 +134,7 @@ class DenseBlock:
         if start is None:
             return None
         threshold, current_state, voltage_state = start
-        quantized, mask = self.weight.of(synapse.weight, neuron.w_scale)
+        quantized, mask = quantized_weight(synapse.weight, neuron.w_scale)
         surrogate = cuba_fast.surrogate_scalars(threshold, neuron.tau_rho, neuron.scale_rho, x.dtype)
         spikes, current, voltage = DenseStep.apply(
             x, synapse.weight, synapse.bias, quantized, mask, cuba_fast.constants_of(neuron, shape),

@@ -94,6 +94,3 @@ def fptt_update(optimizer: torch.optim.Optimizer, w_bar: torch.Tensor, lam: torc
         _update(ADAM if adam else ADAMAX, param.detach().numpy(), param.grad.numpy(), w_bar.numpy(),
                 lam.numpy(), state["exp_avg"].numpy(), second.numpy(), int(state["step"]), float(group["lr"]),
                 beta1, beta2, group["eps"], alpha, -1.0 if clip is None else clip)
-    # Written through numpy, which autograd does not see: bump the version as an in-place torch update
-    # would, so that anything keyed on it (the quantized weights of lava_fptt.neurons.cuba_dense) sees the change.
-    torch.autograd.graph.increment_version(param)
