@@ -85,19 +85,20 @@ class DenseStep(torch.autograd.Function):
                 constants: Any, current_state: Tensor, voltage_state: Tensor, w_scale: int, threshold: float,
                 surrogate: tuple[Tensor, ...]) -> tuple[Tensor, Tensor, Tensor]:
         inputs = rows(x)
-        z = torch.nn.functional.linear(inputs, quantized, bias)
-        z = z.reshape(x.shape[0], x.shape[-1], -1).transpose(1, 2)
+        z = torch.nn.functional.linear(inputs, quantized, bias).reshape(x.shape[0], x.shape[-1], -1)  # [B, T, O]
         needs_input, needs_weight = ctx.needs_input_grad[:2]  # keep only what the gradients asked for use
         ctx.save_for_backward(inputs if needs_weight else None, quantized if needs_input else None,
                               mask if needs_weight else None)
         ctx.weight_shape = weight.shape
-        return cuba_fast.spiking_forward(ctx, z, constants, current_state, voltage_state, w_scale, threshold,
-                                         surrogate)
+        voltage, last_current = cuba_fast.integrate_steps(z, constants, current_state, voltage_state, w_scale,
+                                                          threshold)
+        del z
+        return cuba_fast.spiking_forward(ctx, voltage, last_current, constants, threshold, surrogate)
 
     @staticmethod
     def backward(ctx: Any, grad_spikes: Tensor, *unused: Any) -> tuple[Optional[Tensor], ...]:
         inputs, quantized, mask = ctx.saved_tensors
-        grad_z = cuba_fast.neuron_backward(ctx, grad_spikes)
+        grad_z = cuba_fast.neuron_backward(ctx, grad_spikes, step_major=True)
         batch, steps = grad_z.shape[0], grad_z.shape[-1]
         grad_rows = rows(grad_z)  # [B * T, O]
         grad_x = grad_weight = grad_bias = None

@@ -76,7 +76,7 @@ def _compile() -> Optional[tuple[Callable[..., Any], ...]]:
 
     global _decayed
     _decayed = jit(_decayed)  # the loops call it compiled: bound before they compile (on their first call)
-    _kernels = (jit(_forward_loop), jit(_cuba_loop), jit(_backward_loop))
+    _kernels = (jit(_forward_loop), jit(_cuba_loop), jit(_backward_loop), jit(_cuba_steps), jit(_backward_steps))
     return _kernels
 
 
@@ -124,6 +124,50 @@ def _cuba_loop(x: np.ndarray, current_decay: np.ndarray, current_state: np.ndarr
             voltage[i, t] = value / w_out[0]
             if value >= theta:
                 v = 0  # type: ignore[assignment]  # numba types v as int64 throughout
+
+
+def _cuba_steps(x: np.ndarray, current_decay: np.ndarray, current_state: np.ndarray, voltage_decay: np.ndarray,
+                voltage_state: np.ndarray, w_in: np.ndarray, w_out: np.ndarray, w_state: np.ndarray,
+                threshold: float, voltage: np.ndarray, last_current: np.ndarray) -> None:
+    """:func:`_cuba_loop` on step-major data, the same arithmetic for every element: ``x`` and ``voltage``
+    [B, T, N] (the layout a matrix product gives: no transposing copies; they may be one array), decays and states [B * N]
+    (:func:`_tiled` over [B, N]); ``last_current`` [B * N] gets the current at the last step. The
+    inner loop runs over independent neurons, so their dependency chains overlap."""
+    theta = np.float32(threshold)
+    batch, steps, n = x.shape
+    c = np.empty(n, np.int64)
+    v = np.empty(n, np.int64)
+    current = np.empty(n, x.dtype)  # the current as slayer stores it (x's type), which the voltage integrates
+    for b in range(batch):
+        for o in range(n):
+            c[o] = np.int64(current_state[b * n + o] * w_state[0])
+            v[o] = np.int64(voltage_state[b * n + o] * w_state[0])
+        for t in range(steps):
+            for o in range(n):
+                k = b * n + o
+                c[o] = _decayed(c[o], current_decay[k]) + np.int64(w_in[0] * x[b, t, o])
+                current[o] = np.float32(c[o]) / w_out[0]
+                y = _decayed(v[o], voltage_decay[k]) + np.int64(w_in[0] * current[o])
+                value = np.float32(y)
+                voltage[b, t, o] = value / w_out[0]
+                v[o] = 0 if value >= theta else y
+        for o in range(n):
+            last_current[b * n + o] = current[o]
+
+
+def _backward_steps(grad: np.ndarray, factor: np.ndarray, out: np.ndarray) -> None:
+    """:func:`_backward_loop` on step-major ``grad`` / ``out`` [B, T, N] (may be one array), ``factor`` [B * N]."""
+    batch, steps, n = grad.shape
+    carried = np.empty(n, grad.dtype)
+    for b in range(batch):
+        for o in range(n):
+            carried[o] = grad[b, steps - 1, o]
+            out[b, steps - 1, o] = carried[o]
+        for t in range(steps - 2, -1, -1):
+            for o in range(n):
+                scaled = factor[b * n + o] * carried[o]
+                carried[o] = scaled + grad[b, t, o]
+                out[b, t, o] = carried[o]
 
 
 def _backward_loop(grad: np.ndarray, factor: np.ndarray, out: np.ndarray) -> None:
@@ -246,6 +290,26 @@ def integrate(z: torch.Tensor, constants: _Constants, current_state: torch.Tenso
     return current.reshape(z.shape), voltage.reshape(z.shape)
 
 
+def integrate_steps(z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
+                    voltage_state: torch.Tensor, w_scale: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`integrate` for ``z`` laid out step-major, [B, T, N], contiguous and the caller's to
+    overwrite (``constants`` for [B, N, T]): the voltage [B, N, T], written over ``z`` (a transposed
+    view of its [B, T, N] memory: no new tensor of that size, whose pages would fault in), and the
+    last current [B, N]."""
+    batch, steps, n = z.shape
+    x = z.detach()
+    assert x.is_contiguous()
+    voltage, last_current = x, x.new_empty(batch, n)  # each element of x is read before it is overwritten
+    states = [_tiled(s, (batch, n)) for s in (current_state, voltage_state)]
+    w_state = np.array([w_scale], dtype=states[0].numpy().dtype)
+    kernels = _compile()
+    assert kernels is not None  # the fast path is taken only when numba compiled them
+    kernels[3](x.numpy(), constants.forward[0], states[0].numpy(), constants.forward[1], states[1].numpy(),
+               *_scales(w_scale, x.dtype), w_state, float(threshold * w_scale), voltage.numpy(),
+               last_current.reshape(-1).numpy())
+    return voltage.transpose(1, 2), last_current
+
+
 class _CubaDynamics(torch.autograd.Function):
     """Current and voltage of a CUBA neuron in one compiled pass; backward through both integrators."""
 
@@ -338,18 +402,14 @@ def surrogate_scalars(threshold: float, tau_rho: float, scale_rho: float, dtype:
                  (threshold, tau_rho * cuba.TAU_RHO_MULT, scale_rho * cuba.SCALE_RHO_MULT))
 
 
-def spiking_forward(ctx: Any, z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
-                    voltage_state: torch.Tensor, w_scale: int, threshold: float,
-                    surrogate: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Inside an autograd node's forward: a CUBA neuron on ``z`` (both integrators compiled, then the
-    spikes as slayer's ``Spike.forward`` compares, binary). Returns the spikes and the current and
-    voltage to carry (the voltage reset by slayer's ``persistent_state``), and keeps on ``ctx`` what
+def spiking_forward(ctx: Any, voltage: torch.Tensor, last_current: torch.Tensor, constants: _Constants,
+                    threshold: float, surrogate: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """Inside an autograd node's forward, after the integrators (``voltage`` [B, N, T], either layout):
+    the spikes as slayer's ``Spike.forward`` compares (binary), and the current and voltage to carry
+    (the voltage reset by slayer's ``persistent_state``); keeps on ``ctx`` what
     :func:`neuron_backward` needs."""
     from lava.lib.dl.slayer.neuron.dynamics.leaky_integrator import persistent_state
 
-    current, voltage = integrate(z, constants, current_state, voltage_state, w_scale, threshold)
-    last_current = current[..., -1].clone()
-    del current  # only its last step is carried: freed before the spikes are made (BPTT's peak)
     spikes = (voltage >= threshold).to(voltage.dtype)
     last_voltage = persistent_state(voltage[..., -1], spikes[..., -1])
     ctx.constants, ctx.surrogate = constants, surrogate
@@ -360,20 +420,32 @@ def spiking_forward(ctx: Any, z: torch.Tensor, constants: _Constants, current_st
     return spikes, last_current, last_voltage
 
 
-def neuron_backward(ctx: Any, grad_spikes: torch.Tensor) -> torch.Tensor:
-    """The gradient to ``z`` of :func:`spiking_forward`'s spikes: slayer's ``Spike.backward`` (its
-    surrogate, the same scalars), then both integrators backwards (compiled)."""
-    from lava.lib.dl.slayer.spike.spike import _spike_backward
-
+def neuron_backward(ctx: Any, grad_spikes: torch.Tensor, step_major: bool = False) -> torch.Tensor:
+    """The gradient to ``z`` of :func:`spiking_forward`'s spikes: slayer's ``Spike.backward``, then both
+    integrators backwards (compiled). ``step_major``: as :func:`integrate_steps` laid the voltage out;
+    the gradient is then laid out the same way and computed in place (no new tensor of its size)."""
     voltage = ctx.voltage
-    del ctx.voltage  # freed as soon as the surrogate is taken: each tensor below is as large
-    grad_voltage = _spike_backward(voltage, *ctx.surrogate, False) * grad_spikes
-    del voltage
+    del ctx.voltage  # consumed: the surrogate is computed in its memory
+    grad = _surrogate_in_place(voltage, *ctx.surrogate).mul_(grad_spikes)
     kernels = _compile()
-    current_factor, voltage_factor = ctx.constants.back(grad_voltage.dtype)
-    grad_current = _backward(kernels, grad_voltage, voltage_factor)
-    del grad_voltage
-    return _backward(kernels, grad_current, current_factor)
+    current_factor, voltage_factor = ctx.constants.back(grad.dtype)
+    if not step_major:
+        grad_current = _backward(kernels, grad, voltage_factor)
+        del grad
+        return _backward(kernels, grad_current, current_factor)
+    rows = grad.transpose(1, 2)  # [B, T, N], contiguous as the voltage was made
+    for factor in (voltage_factor, current_factor):
+        kernels[4](rows.numpy(), factor.numpy(), rows.numpy())
+    return grad
+
+
+def _surrogate_in_place(voltage: torch.Tensor, threshold: torch.Tensor, tau_rho: torch.Tensor,
+                        scale_rho: torch.Tensor) -> torch.Tensor:
+    """slayer's surrogate derivative of a binary spike (``slayer.spike.spike._spike_backward``):
+    ``scale_rho / 2 / tau_rho * exp(-|v - threshold| / tau_rho)``, the same operations on the same
+    scalar tensors (so the same values, bit for bit: the tests compare), written over ``voltage``:
+    on BPTT's whole sequence each out-of-place step made a new tensor as large as the voltage."""
+    return voltage.sub_(threshold).abs_().neg_().div_(tau_rho).exp_().mul_(scale_rho / 2 / tau_rho)
 
 
 class _CubaSpikes(torch.autograd.Function):
@@ -384,7 +456,10 @@ class _CubaSpikes(torch.autograd.Function):
                 voltage_state: torch.Tensor, w_scale: int, threshold: float, surrogate: tuple[torch.Tensor, ...]
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Spikes, and the current and voltage (after the reset) to carry."""
-        return spiking_forward(ctx, z, constants, current_state, voltage_state, w_scale, threshold, surrogate)
+        current, voltage = integrate(z, constants, current_state, voltage_state, w_scale, threshold)
+        last_current = current[..., -1].clone()
+        del current  # only its last step is carried: freed before the spikes are made (BPTT's peak)
+        return spiking_forward(ctx, voltage, last_current, constants, threshold, surrogate)
 
     @staticmethod
     def backward(ctx: Any, grad_spikes: torch.Tensor, *unused: Any) -> tuple[Optional[torch.Tensor], ...]:
