@@ -87,12 +87,14 @@ def test_one_node_block_equals_slayers_block_step_by_step(batch_change):
 
 
 def test_quantized_weight_is_slayers():
-    """slayer's quantize_8bit values, and the clamp's gradient mask, for weights inside and past the clamp."""
+    """slayer's quantize_8bit values (ties rounded to even as torch.round), and the clamp's gradient mask,
+    for weights inside and past the clamp."""
     torch.manual_seed(2)
     block = make_block()
     weight = block.synapse.weight
     with torch.no_grad():
         weight[:3] *= 60
+        weight[3, :6, 0, 0, 0] = torch.tensor([0.5, 1.5, -2.5, 2.5, -0.5, 7.5]) * 2 / block.neuron.w_scale  # ties
     value, mask = cuba_dense.quantized_weight(weight, block.neuron.w_scale)
     hooked = block.neuron.quantize_8bit(weight)
     assert torch.equal(value, hooked.detach().reshape(value.shape))

@@ -27,8 +27,9 @@ The online adapter uses it for ``Dense`` blocks outside SLTT's spatial mode
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
+import numpy as np
 import torch
 
 from . import cuba_fast
@@ -44,15 +45,43 @@ def quantization_bounds(w_scale: int) -> tuple[float, float, float]:
 def quantized_weight(weight: Tensor, w_scale: int) -> tuple[Tensor, Tensor]:
     """``weight`` as slayer's ``neuron.quantize_8bit`` makes it, as a matrix [out, in], and the mask of
     the clamp's gradient (True where the rounded weight lies within the clamp's bounds, where
-    torch's clamp passes the gradient); no autograd node (the gradient is :class:`DenseStep`'s)."""
-    from lava.lib.dl.slayer.utils import quantize
+    torch's clamp passes the gradient); no autograd node (the gradient is :class:`DenseStep`'s).
 
+    One compiled pass (:func:`_quantize_loop`) instead of slayer's four tensor operations and two
+    of the mask: the same float32 arithmetic (the step, ``2 / w_scale``, is a power of two, so the
+    division is exact-rounded alike however torch computes it; rounding half to even as
+    ``torch.round``); the tests compare with slayer's hook bit for bit, ties included.
+    """
+    global _quantize
+    if _quantize is None:
+        _quantize = cuba_fast.compiled(_quantize_loop)
     step, low, high = quantization_bounds(w_scale)
-    with torch.no_grad():
-        rounded = quantize(weight, step=step)
-        matrix = rounded.clamp(low, high).reshape(weight.shape[0], -1)
-        mask = ((rounded >= low) & (rounded <= high)).reshape(matrix.shape)
+    source = weight.detach()
+    if source.dtype != torch.float32 or not source.is_contiguous():  # slayer's own operations
+        from lava.lib.dl.slayer.utils import quantize
+
+        with torch.no_grad():
+            rounded = quantize(source, step=step)
+            matrix = rounded.clamp(low, high).reshape(weight.shape[0], -1)
+            return matrix, ((rounded >= low) & (rounded <= high)).reshape(matrix.shape)
+    matrix = torch.empty(weight.shape[0], weight[0].numel())
+    mask = torch.empty(matrix.shape, dtype=torch.bool)
+    _quantize(source.reshape(-1).numpy(), np.float32(step), np.float32(low), np.float32(high),
+              matrix.reshape(-1).numpy(), mask.reshape(-1).numpy())
     return matrix, mask
+
+
+_quantize: Optional[Callable[..., None]] = None
+
+
+def _quantize_loop(weight: np.ndarray, step: np.float32, low: np.float32, high: np.float32, out: np.ndarray,
+                   mask: np.ndarray) -> None:
+    """``out = clamp(rint(weight / step) * step, low, high)``, ``mask = low <= rint(...) * step <= high``
+    (float32 throughout)."""
+    for k in range(weight.size):
+        rounded = np.rint(weight[k] / step) * step
+        out[k] = min(max(rounded, low), high)
+        mask[k] = low <= rounded <= high
 
 
 def applies(block: Any) -> bool:

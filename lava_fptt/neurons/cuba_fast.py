@@ -74,10 +74,17 @@ def _compile() -> Optional[tuple[Callable[..., Any], ...]]:
         except RuntimeError:  # no writable cache location: compile in memory each run
             return numba.njit(nogil=True)(function)
 
-    global _decayed
+    global _decayed, compiled
+    compiled = jit
     _decayed = jit(_decayed)  # the loops call it compiled: bound before they compile (on their first call)
     _kernels = (jit(_forward_loop), jit(_cuba_loop), jit(_backward_loop), jit(_cuba_steps), jit(_backward_steps))
     return _kernels
+
+
+def compiled(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` compiled by numba as this module's loops are (on first call, cached on disk where
+    possible); only once :func:`available` said yes (it binds this name to the compiler)."""
+    raise RuntimeError("numba is not available: check cuba_fast.available() first")
 
 
 def _decayed(y: int, factor: int) -> int:
@@ -190,7 +197,9 @@ def _tiled(values: torch.Tensor, step: tuple[int, ...]) -> torch.Tensor:
     return torch.broadcast_to(values, step).reshape(-1)
 
 
+@functools.lru_cache(maxsize=64)
 def _scales(w_scale: int, dtype: torch.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The state scale in ``dtype`` and in float32, as the loops take them (made once; never written)."""
     return np.array([w_scale], dtype=torch.empty(0, dtype=dtype).numpy().dtype), np.array([w_scale], np.float32)
 
 
