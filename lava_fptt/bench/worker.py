@@ -36,8 +36,8 @@ def prepare(algo: str, sizes: tuple[int, ...], params: dict[str, Any],
     """Build everything for ``algo`` on ``device`` (where ``x``, ``y`` are); return the training pass to measure."""
     if algo in spikingjelly.KINDS:
         net = spikingjelly.build(algo, sizes).to(device)
-        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-        return lambda: spikingjelly.train_pass(algo, net, optimizer, x, y)
+        adam = torch.optim.Adam(net.parameters(), lr=1e-3)
+        return lambda: spikingjelly.train_pass(algo, net, adam, x, y)
 
     from ..models.network import SpikingNetwork
     from ..training import make_method

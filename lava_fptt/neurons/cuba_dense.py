@@ -92,17 +92,19 @@ def applies(block: Any) -> bool:
     run (shaped, CPU, fixed decays, no normalization, binary spikes, no dropout)."""
     from lava.lib.dl import slayer
 
-    synapse, neuron = getattr(block, "synapse", None), getattr(block, "neuron", None)
-    if (type(block).forward is not slayer.block.base.AbstractDense.forward or synapse is None or neuron is None
+    if (type(block).forward is not slayer.block.base.AbstractDense.forward
+            or getattr(block, "synapse", None) is None or getattr(block, "neuron", None) is None
             or getattr(block, "mask", None) is not None or getattr(block, "delay", None) is not None):
         return False
+    synapse, neuron = block.synapse, block.neuron
     hook = getattr(synapse, "_pre_hook_fx", None)
     return (type(synapse) is slayer.synapse.Dense and tuple(synapse.kernel_size) == (1, 1, 1)
-            and synapse.groups == 1 and getattr(hook, "__self__", None) is neuron
-            and getattr(hook, "__func__", None) is slayer.neuron.base.Neuron.quantize_8bit
+            and synapse.groups == 1
             and not (synapse._forward_pre_hooks or synapse._forward_hooks or neuron._forward_pre_hooks
                      or neuron._forward_hooks)
-            and cuba_fast.fusable(neuron, persistent=False) and not neuron.graded_spike and neuron.drop is None)
+            and cuba_fast.fusable(neuron, persistent=False) and not neuron.graded_spike and neuron.drop is None
+            and getattr(hook, "__func__", None) is slayer.neuron.base.Neuron.quantize_8bit
+            and getattr(hook, "__self__", None) is neuron)
 
 
 class DenseStep(torch.autograd.Function):
@@ -112,7 +114,7 @@ class DenseStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Optional[Tensor], quantized: Tensor, mask: Tensor,
                 constants: Any, current_state: Tensor, voltage_state: Tensor, w_scale: int, threshold: float,
-                surrogate: tuple[Tensor, ...]) -> tuple[Tensor, Tensor, Tensor]:
+                surrogate: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         inputs = rows(x)
         z = torch.nn.functional.linear(inputs, quantized, bias).reshape(x.shape[0], x.shape[-1], -1)  # [B, T, O]
         needs_input, needs_weight = ctx.needs_input_grad[:2]  # keep only what the gradients asked for use

@@ -53,6 +53,7 @@ DECAY_BITS = 12
 
 _originals: dict[str, Callable[..., Any]] = {}
 _kernels: Optional[tuple[Callable[..., Any], ...]] = None
+_jit: Optional[Callable[..., Any]] = None  # numba's compiler as the loops use it, once _compile() found numba
 _unavailable: Optional[str] = None
 _suspended = 0  # > 0 inside disabled()
 
@@ -74,8 +75,8 @@ def _compile() -> Optional[tuple[Callable[..., Any], ...]]:
         except RuntimeError:  # no writable cache location: compile in memory each run
             return numba.njit(nogil=True)(function)
 
-    global _decayed, compiled
-    compiled = jit
+    global _decayed, _jit
+    _jit = jit
     _decayed = jit(_decayed)  # the loops call it compiled: bound before they compile (on their first call)
     _kernels = (jit(_forward_loop), jit(_cuba_loop), jit(_backward_loop), jit(_cuba_steps), jit(_backward_steps))
     return _kernels
@@ -83,11 +84,13 @@ def _compile() -> Optional[tuple[Callable[..., Any], ...]]:
 
 def compiled(function: Callable[..., Any]) -> Callable[..., Any]:
     """``function`` compiled by numba as this module's loops are (on first call, cached on disk where
-    possible); only once :func:`available` said yes (it binds this name to the compiler)."""
-    raise RuntimeError("numba is not available: check cuba_fast.available() first")
+    possible); ``RuntimeError`` without numba (check :func:`available` first)."""
+    if _compile() is None or _jit is None:
+        raise RuntimeError(f"{_unavailable}: no compiled path")
+    return _jit(function)
 
 
-def _decayed(y: int, factor: int) -> int:
+def _decayed(y: Any, factor: Any) -> Any:
     """``y`` times the decay factor ``4096 - d``, shifted back by 12 bits, truncated toward zero (slayer's
     ``right_shift_to_zero``): the leak of one step, for every loop below."""
     product = y * factor
@@ -437,6 +440,7 @@ def neuron_backward(ctx: Any, grad_spikes: torch.Tensor, step_major: bool = Fals
     del ctx.voltage  # consumed: the surrogate is computed in its memory
     grad = _surrogate_in_place(voltage, *ctx.surrogate).mul_(grad_spikes)
     kernels = _compile()
+    assert kernels is not None  # a node that ran its forward compiled has them
     current_factor, voltage_factor = ctx.constants.back(grad.dtype)
     if not step_major:
         grad_current = _backward(kernels, grad, voltage_factor)
@@ -463,7 +467,7 @@ class _CubaSpikes(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
                 voltage_state: torch.Tensor, w_scale: int, threshold: float, surrogate: tuple[torch.Tensor, ...]
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                ) -> tuple[torch.Tensor, ...]:
         """Spikes, and the current and voltage (after the reset) to carry."""
         current, voltage = integrate(z, constants, current_state, voltage_state, w_scale, threshold)
         last_current = current[..., -1].clone()

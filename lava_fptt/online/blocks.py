@@ -23,9 +23,11 @@ module gives them, one class per kind of block:
   backward passes a step's output gradient to the same step's input unchanged), summed
   over the chunk's steps. A recurrent block also feeds its own spikes back detached.
 - **fewer, cheaper operations per call**, which matter when the engine calls the network
-  one step at a time (FPTT): a CUBA neuron's two integrators run as one compiled autograd
-  node (:func:`lava_fptt.neurons.cuba_fast.fused_dynamics`, same values and input gradient
-  as slayer's two), and a ``Dense`` synapse as one matrix product (:func:`dense_synapse`).
+  one step at a time (FPTT): outside SLTT's spatial mode a ``Dense`` block runs whole as one
+  autograd node (:mod:`lava_fptt.neurons.cuba_dense`: quantized weights, product, neuron and
+  spikes; its neuron is not touched at all), other blocks' CUBA neurons as one compiled node
+  (:func:`lava_fptt.neurons.cuba_fast.fused_neuron`, or ``fused_dynamics``: same values and
+  input gradient as slayer's), and a ``Dense`` synapse as one matrix product (:func:`dense_synapse`).
 
 Blocks the adapter cannot carry exactly are refused when the network is wrapped, with
 an error naming the block, its index and what is supported (:func:`find_blocks`).
