@@ -118,6 +118,7 @@ def test_left_to_slayer_where_it_does_not_apply():
     step = cuba_dense.DenseBlock(block)
     assert step(torch.zeros(2, 5, 3), None) is None  # another input width: slayer's own error path
     assert step(torch.zeros(2, 12, 3, dtype=torch.int64), None) is None
+    assert step(torch.zeros(2, 12, 3, dtype=torch.float64), None) is None  # not the weight's type
 
 
 def test_adapter_runs_dense_blocks_as_one_node_and_leaves_them_as_found():

@@ -7,17 +7,17 @@ the network once per time step, and each of those pieces is a few tensor operati
 an autograd node or two whose fixed cost, not their arithmetic, was most of a step's time
 (``docs/speed.md``). :class:`DenseStep` is the same computation as one node:
 
-- the quantized weight computed at each call as slayer's hook computes it (its own ``quantize``,
-  the clamp bounds of ``quantize_8bit``: :func:`quantized_weight`), without autograd nodes. It is
-  not kept between calls: FPTT updates the weights after every call anyway, and a cache keyed on
+- the quantized weight computed at each call with the arithmetic of slayer's hook, in one compiled
+  pass (:func:`quantized_weight`), without autograd nodes. It is not kept between calls: FPTT updates the weights after every call anyway, and a cache keyed on
   the weight's version counter would miss writes through ``p.data`` or numpy (the tests do such
   writes);
 - ``z = W_q x + b`` as one 2-D matrix product per call (for spikes and quantized weights every
   partial sum is exact in float32, so ``z`` is the convolution's bit for bit);
-- both integrators in the compiled loop of :mod:`lava_fptt.neurons.cuba_fast`, the spikes as
+- both integrators in the step-major compiled loop of :mod:`lava_fptt.neurons.cuba_fast` (the
+  product's ``[B, T, O]`` layout kept, no transposing copies), the spikes as
   ``Spike.forward`` compares, the carried voltage reset as slayer's ``persistent_state``;
-- the backward by hand: slayer's surrogate (``_spike_backward``, the same scalar tensors as
-  ``Spike`` saves), both integrators backwards, then the product's input, weight and bias
+- the backward by hand: slayer's surrogate (``_spike_backward``'s operations on the same scalar
+  tensors as ``Spike`` saves) and both integrators backwards, in place, then the product's input, weight and bias
   gradients, the weight's masked where the clamp's gradient is zero.
 
 Spikes and carried states are bit-identical to slayer's block; gradients equal to rounding (the
@@ -157,9 +157,10 @@ class DenseBlock:
     def __call__(self, x: Tensor, state: Optional[tuple[Tensor, Tensor]]
                  ) -> Optional[tuple[Tensor, tuple[Tensor, Tensor]]]:
         """The block's spikes on ``x`` [B, C, T] from ``state`` (None: rest) and the state to carry, or
-        None where this input needs slayer's own path (not [B, C, T] float on CPU, another shape)."""
+        None where this input needs slayer's own path (not [B, C, T] on CPU in the weight's type, another shape)."""
         neuron, synapse = self.block.neuron, self.block.synapse
-        if x.dim() != 3 or x.is_cuda or not x.is_floating_point() or x.shape[1] != synapse.in_channels:
+        if (x.dim() != 3 or x.is_cuda or x.dtype != synapse.weight.dtype or x.shape[1] != synapse.in_channels
+                or synapse.weight.is_cuda):
             return None
         shape = (x.shape[0], synapse.out_channels, x.shape[-1])
         start = cuba_fast.start_of(neuron, shape, *(state or (_REST, _REST)))
