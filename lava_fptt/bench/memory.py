@@ -1,7 +1,8 @@
 """Peak memory and time of one training pass per method and sequence length, each in a fresh process.
 
 Setting (fixed so rows compare): 3 dense CUBA layers 64-256-256-10, batch 64, random
-input spikes (10% per channel and step), Adam, one training pass over one batch; or,
+input spikes (10% per channel and step), Adam (ours: the trainer's, over one flat parameter vector,
+:func:`lava_fptt.training.config.make_optimizer`), one training pass over one batch; or,
 with ``network="conv"``, the convolutional network :data:`CONV_ARCH` on random 1 x 8 x 8
 input images (conv, pool, conv, flatten, dense: slayer CUBA blocks through the online
 adapter, the network of tutorial 6). Our

@@ -36,18 +36,19 @@ def prepare(algo: str, sizes: tuple[int, ...], params: dict[str, Any],
     """Build everything for ``algo`` on ``device`` (where ``x``, ``y`` are); return the training pass to measure."""
     if algo in spikingjelly.KINDS:
         net = spikingjelly.build(algo, sizes).to(device)
-        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-        return lambda: spikingjelly.train_pass(algo, net, optimizer, x, y)
+        adam = torch.optim.Adam(net.parameters(), lr=1e-3)
+        return lambda: spikingjelly.train_pass(algo, net, adam, x, y)
 
     from ..models.network import SpikingNetwork
     from ..training import make_method
+    from ..training.config import make_optimizer
     from ..training.engine import RateCrossEntropy
 
     config = network_config(network, sizes)
     model = SpikingNetwork(config)
     model.run(torch.zeros(1, *config.sample_shape, 1))  # slayer shapes its neurons on the first call
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = make_optimizer("adam", model.parameters(), lr=1e-3)  # as `lava-fptt train` makes it
     method = make_method(algo, **params)
     loss_fn = RateCrossEntropy(8.0, late_weighting=method.late_weighting)
 

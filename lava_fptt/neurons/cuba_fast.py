@@ -38,6 +38,7 @@ slayer's loops in place: slower, the same numbers.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import warnings
 import weakref
@@ -52,6 +53,7 @@ DECAY_BITS = 12
 
 _originals: dict[str, Callable[..., Any]] = {}
 _kernels: Optional[tuple[Callable[..., Any], ...]] = None
+_jit: Optional[Callable[..., Any]] = None  # numba's compiler as the loops use it, once _compile() found numba
 _unavailable: Optional[str] = None
 _suspended = 0  # > 0 inside disabled()
 
@@ -73,8 +75,26 @@ def _compile() -> Optional[tuple[Callable[..., Any], ...]]:
         except RuntimeError:  # no writable cache location: compile in memory each run
             return numba.njit(nogil=True)(function)
 
-    _kernels = (jit(_forward_loop), jit(_cuba_loop), jit(_backward_loop))
+    global _decayed, _jit
+    _jit = jit
+    _decayed = jit(_decayed)  # the loops call it compiled: bound before they compile (on their first call)
+    _kernels = (jit(_forward_loop), jit(_cuba_loop), jit(_backward_loop), jit(_cuba_steps), jit(_backward_steps))
     return _kernels
+
+
+def compiled(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` compiled by numba as this module's loops are (on first call, cached on disk where
+    possible); ``RuntimeError`` without numba (check :func:`available` first)."""
+    if _compile() is None or _jit is None:
+        raise RuntimeError(f"{_unavailable}: no compiled path")
+    return _jit(function)
+
+
+def _decayed(y: Any, factor: Any) -> Any:
+    """``y`` times the decay factor ``4096 - d``, shifted back by 12 bits, truncated toward zero (slayer's
+    ``right_shift_to_zero``): the leak of one step, for every loop below."""
+    product = y * factor
+    return product >> DECAY_BITS if product > 0 else -((-product) >> DECAY_BITS)
 
 
 def _forward_loop(x: np.ndarray, decay: np.ndarray, state: np.ndarray, w_in: np.ndarray, w_out: np.ndarray,
@@ -87,9 +107,7 @@ def _forward_loop(x: np.ndarray, decay: np.ndarray, state: np.ndarray, w_in: np.
         y = state[i]
         factor = decay[i]
         for t in range(x.shape[1]):
-            product = y * factor
-            y = product >> DECAY_BITS if product > 0 else -((-product) >> DECAY_BITS)
-            y += np.int64(w_in[0] * x[i, t])
+            y = _decayed(y, factor) + np.int64(w_in[0] * x[i, t])
             value = np.float32(y)
             out[i, t] = value / w_out[0]
             if reset and value >= theta:
@@ -109,17 +127,57 @@ def _cuba_loop(x: np.ndarray, current_decay: np.ndarray, current_state: np.ndarr
         c_factor = current_decay[i]
         v_factor = voltage_decay[i]
         for t in range(x.shape[1]):
-            product = c * c_factor
-            c = product >> DECAY_BITS if product > 0 else -((-product) >> DECAY_BITS)
-            c += np.int64(w_in[0] * x[i, t])
+            c = _decayed(c, c_factor) + np.int64(w_in[0] * x[i, t])
             current[i, t] = np.float32(c) / w_out[0]
-            product = v * v_factor
-            v = product >> DECAY_BITS if product > 0 else -((-product) >> DECAY_BITS)
-            v += np.int64(w_in[0] * current[i, t])
+            v = _decayed(v, v_factor) + np.int64(w_in[0] * current[i, t])
             value = np.float32(v)
             voltage[i, t] = value / w_out[0]
             if value >= theta:
                 v = 0  # type: ignore[assignment]  # numba types v as int64 throughout
+
+
+def _cuba_steps(x: np.ndarray, current_decay: np.ndarray, current_state: np.ndarray, voltage_decay: np.ndarray,
+                voltage_state: np.ndarray, w_in: np.ndarray, w_out: np.ndarray, w_state: np.ndarray,
+                threshold: float, voltage: np.ndarray, last_current: np.ndarray) -> None:
+    """:func:`_cuba_loop` on step-major data, the same arithmetic for every element: ``x`` and ``voltage``
+    [B, T, N] (the layout a matrix product gives: no transposing copies; they may be one array), decays and states [B * N]
+    (:func:`_tiled` over [B, N]); ``last_current`` [B * N] gets the current at the last step. The
+    inner loop runs over independent neurons, so their dependency chains overlap."""
+    theta = np.float32(threshold)
+    batch, steps, n = x.shape
+    c = np.empty(n, np.int64)
+    v = np.empty(n, np.int64)
+    current = np.empty(n, x.dtype)  # the current as slayer stores it (x's type), which the voltage integrates
+    for b in range(batch):
+        for o in range(n):
+            c[o] = np.int64(current_state[b * n + o] * w_state[0])
+            v[o] = np.int64(voltage_state[b * n + o] * w_state[0])
+        for t in range(steps):
+            for o in range(n):
+                k = b * n + o
+                c[o] = _decayed(c[o], current_decay[k]) + np.int64(w_in[0] * x[b, t, o])
+                current[o] = np.float32(c[o]) / w_out[0]
+                y = _decayed(v[o], voltage_decay[k]) + np.int64(w_in[0] * current[o])
+                value = np.float32(y)
+                voltage[b, t, o] = value / w_out[0]
+                v[o] = 0 if value >= theta else y
+        for o in range(n):
+            last_current[b * n + o] = current[o]
+
+
+def _backward_steps(grad: np.ndarray, factor: np.ndarray, out: np.ndarray) -> None:
+    """:func:`_backward_loop` on step-major ``grad`` / ``out`` [B, T, N] (may be one array), ``factor`` [B * N]."""
+    batch, steps, n = grad.shape
+    carried = np.empty(n, grad.dtype)
+    for b in range(batch):
+        for o in range(n):
+            carried[o] = grad[b, steps - 1, o]
+            out[b, steps - 1, o] = carried[o]
+        for t in range(steps - 2, -1, -1):
+            for o in range(n):
+                scaled = factor[b * n + o] * carried[o]
+                carried[o] = scaled + grad[b, t, o]
+                out[b, t, o] = carried[o]
 
 
 def _backward_loop(grad: np.ndarray, factor: np.ndarray, out: np.ndarray) -> None:
@@ -135,13 +193,16 @@ def _backward_loop(grad: np.ndarray, factor: np.ndarray, out: np.ndarray) -> Non
             out[i, t] = carried
 
 
-def _tiled(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``values`` broadcast as slayer's step operations broadcast it against one step of ``like``
-    [..., T], flattened: entry ``i`` pairs with element ``i`` of a step (a copy only if it is no view)."""
-    return torch.broadcast_to(values, like.shape[:-1]).reshape(-1)
+def _tiled(values: torch.Tensor, step: tuple[int, ...]) -> torch.Tensor:
+    """``values`` broadcast as slayer's step operations broadcast it against one step (shape ``step``,
+    a tensor's shape without time), flattened: entry ``i`` pairs with element ``i`` of a step (a copy
+    only if it is no view)."""
+    return torch.broadcast_to(values, step).reshape(-1)
 
 
+@functools.lru_cache(maxsize=64)
 def _scales(w_scale: int, dtype: torch.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The state scale in ``dtype`` and in float32, as the loops take them (made once; never written)."""
     return np.array([w_scale], dtype=torch.empty(0, dtype=dtype).numpy().dtype), np.array([w_scale], np.float32)
 
 
@@ -151,8 +212,8 @@ def forward(input: torch.Tensor, decay: torch.Tensor, state: torch.Tensor, thres
     kernels = _compile()
     if kernels is None or input.is_cuda or dtype != torch.int64 or torch.is_grad_enabled():
         return _original("_li_dynamics_fwd")(input, decay, state, threshold, w_scale, dtype=dtype)
-    start = _tiled((state * w_scale).to(torch.int64), input)
-    factor = _tiled((1 << DECAY_BITS) - decay.to(torch.int64), input)
+    start = _tiled((state * w_scale).to(torch.int64), input.shape[:-1])
+    factor = _tiled((1 << DECAY_BITS) - decay.to(torch.int64), input.shape[:-1])
     x = input.detach().reshape(-1, input.shape[-1]).contiguous()
     out = torch.empty_like(x)
     scaled_threshold = threshold * w_scale
@@ -180,7 +241,8 @@ def backward(grad_output: torch.Tensor, output: torch.Tensor, decay: torch.Tenso
 
 def _integrate_back(kernels: Any, grad: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
     """The input gradient of one leaky integrator with (quantized) ``decay``."""
-    return _backward(kernels, grad, _tiled((1 - decay.detach() / (1 << DECAY_BITS)).to(grad.dtype), grad))
+    return _backward(kernels, grad, _tiled((1 - decay.detach() / (1 << DECAY_BITS)).to(grad.dtype),
+                                                 grad.shape[:-1]))
 
 
 def _backward(kernels: Any, grad: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -194,49 +256,70 @@ def _backward(kernels: Any, grad: torch.Tensor, factor: torch.Tensor) -> torch.T
 class _Constants:
     """What a neuron's fused step needs of its decays, prepared once per decay value and step shape."""
 
-    def __init__(self, current_decay: torch.Tensor, voltage_decay: torch.Tensor, like: torch.Tensor) -> None:
-        self.forward = [_tiled((1 << DECAY_BITS) - d.to(torch.int64), like).numpy() for d in
+    def __init__(self, current_decay: torch.Tensor, voltage_decay: torch.Tensor, step: tuple[int, ...]) -> None:
+        self.forward = [_tiled((1 << DECAY_BITS) - d.to(torch.int64), step).numpy() for d in
                         (current_decay, voltage_decay)]
-        self.decays = (current_decay, voltage_decay)
+        self.decays, self.step = (current_decay, voltage_decay), step
         self.backward: dict[torch.dtype, list[torch.Tensor]] = {}
 
-    def back(self, dtype: torch.dtype, like: torch.Tensor) -> list[torch.Tensor]:
+    def back(self, dtype: torch.dtype) -> list[torch.Tensor]:
         """``1 - d / 4096`` of both integrators in the gradient's type, tiled."""
         if dtype not in self.backward:
-            self.backward[dtype] = [_tiled((1 - d / (1 << DECAY_BITS)).to(dtype), like) for d in self.decays]
+            self.backward[dtype] = [_tiled((1 - d / (1 << DECAY_BITS)).to(dtype), self.step) for d in self.decays]
         return self.backward[dtype]
 
 
 _constants: dict[int, tuple[Any, tuple[int, ...], tuple[int, ...], _Constants]] = {}
 
 
-def _constants_of(neuron: Any, like: torch.Tensor) -> _Constants:
-    """The neuron's :class:`_Constants` for steps shaped like ``like``'s, recomputed when a decay changes."""
+def constants_of(neuron: Any, shape: tuple[int, ...]) -> _Constants:
+    """The neuron's :class:`_Constants` for inputs of ``shape`` [..., T] (any T), recomputed when a decay changes."""
     from lava.lib.dl.slayer.utils import quantize
 
     key = (neuron.current_decay._version, neuron.voltage_decay._version,
            neuron.current_decay.data_ptr(), neuron.voltage_decay.data_ptr())
     held = _constants.get(id(neuron))
-    if held is None or held[0]() is not neuron or held[1] != key or held[2] != tuple(like.shape[:-1]):
+    step = tuple(shape[:-1])
+    if held is None or held[0]() is not neuron or held[1] != key or held[2] != step:
         with torch.no_grad():
-            made = _Constants(quantize(neuron.current_decay), quantize(neuron.voltage_decay), like)
-        held = (weakref.ref(neuron), key, tuple(like.shape[:-1]), made)
+            made = _Constants(quantize(neuron.current_decay), quantize(neuron.voltage_decay), step)
+        held = (weakref.ref(neuron), key, step, made)
         _constants[id(neuron)] = held
     return held[3]
 
 
-def _integrate(z: torch.Tensor, constants: _Constants, current_state: torch.Tensor, voltage_state: torch.Tensor,
+def integrate(z: torch.Tensor, constants: _Constants, current_state: torch.Tensor, voltage_state: torch.Tensor,
                w_scale: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Current and voltage of a CUBA neuron over ``z`` [..., T] from the given states (the compiled loop)."""
     x = z.detach().reshape(-1, z.shape[-1]).contiguous()
     current, voltage = torch.empty_like(x), torch.empty_like(x)
-    states = [_tiled(s, z) for s in (current_state, voltage_state)]
+    states = [_tiled(s, z.shape[:-1]) for s in (current_state, voltage_state)]
     w_state = np.array([w_scale], dtype=states[0].numpy().dtype)
     kernels = _compile()
     assert kernels is not None  # the fast path is taken only when numba compiled them
     kernels[1](x.numpy(), constants.forward[0], states[0].numpy(), constants.forward[1], states[1].numpy(),
                *_scales(w_scale, x.dtype), w_state, float(threshold * w_scale), current.numpy(), voltage.numpy())
     return current.reshape(z.shape), voltage.reshape(z.shape)
+
+
+def integrate_steps(z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
+                    voltage_state: torch.Tensor, w_scale: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`integrate` for ``z`` laid out step-major, [B, T, N], contiguous and the caller's to
+    overwrite (``constants`` for [B, N, T]): the voltage [B, N, T], written over ``z`` (a transposed
+    view of its [B, T, N] memory: no new tensor of that size, whose pages would fault in), and the
+    last current [B, N]."""
+    batch, steps, n = z.shape
+    x = z.detach()
+    assert x.is_contiguous()
+    voltage, last_current = x, x.new_empty(batch, n)  # each element of x is read before it is overwritten
+    states = [_tiled(s, (batch, n)) for s in (current_state, voltage_state)]
+    w_state = np.array([w_scale], dtype=states[0].numpy().dtype)
+    kernels = _compile()
+    assert kernels is not None  # the fast path is taken only when numba compiled them
+    kernels[3](x.numpy(), constants.forward[0], states[0].numpy(), constants.forward[1], states[1].numpy(),
+               *_scales(w_scale, x.dtype), w_state, float(threshold * w_scale), voltage.numpy(),
+               last_current.reshape(-1).numpy())
+    return voltage.transpose(1, 2), last_current
 
 
 class _CubaDynamics(torch.autograd.Function):
@@ -247,7 +330,7 @@ class _CubaDynamics(torch.autograd.Function):
                 voltage_state: torch.Tensor, w_scale: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
         ctx.constants = constants
         ctx.set_materialize_grads(False)
-        return _integrate(z, constants, current_state, voltage_state, w_scale, threshold)
+        return integrate(z, constants, current_state, voltage_state, w_scale, threshold)
 
     @staticmethod
     def backward(ctx: Any, grad_current: Optional[torch.Tensor], grad_voltage: Optional[torch.Tensor]
@@ -256,7 +339,7 @@ class _CubaDynamics(torch.autograd.Function):
         like = grad_voltage if grad_voltage is not None else grad_current
         if like is None:
             return None, None, None, None, None, None
-        current_factor, voltage_factor = ctx.constants.back(like.dtype, like)
+        current_factor, voltage_factor = ctx.constants.back(like.dtype)
         total = None if grad_voltage is None else _backward(kernels, grad_voltage, voltage_factor)
         if grad_current is not None:
             total = grad_current if total is None else total + grad_current
@@ -264,24 +347,32 @@ class _CubaDynamics(torch.autograd.Function):
         return _backward(kernels, total, current_factor), None, None, None, None, None
 
 
-def _fusable(neuron: Any) -> bool:
+def fusable(neuron: Any, persistent: bool = True) -> bool:
     """Whether a slayer CUBA neuron's dynamics can run fused: :func:`install` in effect, shaped by a first
-    call, on CPU, without normalization, fixed decays, persistent state."""
+    call, on CPU, without normalization, fixed decays (and, with ``persistent``, persistent state)."""
     return (installed() and getattr(neuron, "shape", None) is not None and getattr(neuron, "norm", None) is None
             and not neuron.current_decay.requires_grad and not neuron.voltage_decay.requires_grad
-            and not neuron.current_decay.is_cuda and bool(neuron.persistent_state))
+            and not neuron.current_decay.is_cuda and (bool(neuron.persistent_state) or not persistent))
+
+
+def start_of(neuron: Any, shape: tuple[int, ...], current_state: torch.Tensor, voltage_state: torch.Tensor
+             ) -> Optional[tuple[float, torch.Tensor, torch.Tensor]]:
+    """The threshold and the states a fused call of ``neuron`` on an input of ``shape`` [B, ..., T]
+    starts from, given its carried states, or None where slayer's own code must run (another
+    shape, no positive threshold). The caller checks the input is a float CPU tensor."""
+    threshold = neuron.threshold + neuron.threshold_eps
+    if tuple(shape[1:-1]) != tuple(neuron.shape) or threshold <= 0:
+        return None
+    if current_state.shape[0] != shape[0]:  # slayer starts a new batch size from rest
+        current_state = voltage_state = torch.zeros(1, dtype=current_state.dtype)
+    return threshold, current_state, voltage_state
 
 
 def _step_of(neuron: Any, z: torch.Tensor) -> Optional[tuple[float, torch.Tensor, torch.Tensor]]:
-    """The threshold and the states a fused call of ``neuron`` on ``z`` starts from, or None where
-    slayer's own code must run (CUDA, an integer input, another shape, no positive threshold)."""
-    threshold = neuron.threshold + neuron.threshold_eps
-    if z.is_cuda or not z.is_floating_point() or tuple(z.shape[1:-1]) != tuple(neuron.shape) or threshold <= 0:
+    """:func:`start_of` for ``neuron``'s own carried states (None also for CUDA or integer inputs)."""
+    if z.is_cuda or not z.is_floating_point():
         return None
-    current_state, voltage_state = neuron.current_state, neuron.voltage_state
-    if current_state.shape[0] != z.shape[0]:  # slayer starts a new batch size from rest
-        current_state = voltage_state = torch.zeros(1, dtype=current_state.dtype)
-    return threshold, current_state, voltage_state
+    return start_of(neuron, z.shape, neuron.current_state, neuron.voltage_state)
 
 
 def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]]:
@@ -295,7 +386,7 @@ def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch
     autograd node instead of two. That node keeps no tensor for its backward (slayer's two
     keep their outputs, needed only for a learnable decay's gradient), so BPTT holds less.
     """
-    if not _fusable(neuron):
+    if not fusable(neuron):
         return None
 
     def dynamics(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -303,7 +394,7 @@ def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch
         if step is None:
             return type(neuron).dynamics(neuron, z)
         threshold, current_state, voltage_state = step
-        current, voltage = _CubaDynamics.apply(z, _constants_of(neuron, z), current_state, voltage_state,
+        current, voltage = _CubaDynamics.apply(z, constants_of(neuron, z.shape), current_state, voltage_state,
                                                neuron.s_scale, threshold)
         neuron.current_state = current[..., -1].detach().clone()
         neuron.voltage_state = voltage[..., -1].detach().clone()
@@ -312,38 +403,80 @@ def fused_dynamics(neuron: Any) -> Optional[Callable[[torch.Tensor], tuple[torch
     return dynamics
 
 
+@functools.lru_cache(maxsize=256)
+def surrogate_scalars(threshold: float, tau_rho: float, scale_rho: float, dtype: torch.dtype
+                      ) -> tuple[torch.Tensor, ...]:
+    """The scalar tensors slayer's ``Spike`` hands its surrogate ``_spike_backward`` for a CUBA neuron
+    (``neuron.tau_rho`` and ``neuron.scale_rho`` as given; the multipliers are slayer's), made once."""
+    from lava.lib.dl.slayer.neuron import cuba
+
+    return tuple(torch.tensor(value, dtype=dtype) for value in
+                 (threshold, tau_rho * cuba.TAU_RHO_MULT, scale_rho * cuba.SCALE_RHO_MULT))
+
+
+def spiking_forward(ctx: Any, voltage: torch.Tensor, last_current: torch.Tensor, constants: _Constants,
+                    threshold: float, surrogate: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """Inside an autograd node's forward, after the integrators (``voltage`` [B, N, T], either layout):
+    the spikes as slayer's ``Spike.forward`` compares (binary), and the current and voltage to carry
+    (the voltage reset by slayer's ``persistent_state``); keeps on ``ctx`` what
+    :func:`neuron_backward` needs."""
+    from lava.lib.dl.slayer.neuron.dynamics.leaky_integrator import persistent_state
+
+    spikes = (voltage >= threshold).to(voltage.dtype)
+    last_voltage = persistent_state(voltage[..., -1], spikes[..., -1])
+    ctx.constants, ctx.surrogate = constants, surrogate
+    # Kept on ctx, not saved: this plain tensor has no grad_fn, so no reference cycle, and
+    # the backward can drop it before the integrators' pass.
+    ctx.voltage = voltage
+    ctx.mark_non_differentiable(last_current, last_voltage)
+    return spikes, last_current, last_voltage
+
+
+def neuron_backward(ctx: Any, grad_spikes: torch.Tensor, step_major: bool = False) -> torch.Tensor:
+    """The gradient to ``z`` of :func:`spiking_forward`'s spikes: slayer's ``Spike.backward``, then both
+    integrators backwards (compiled). ``step_major``: as :func:`integrate_steps` laid the voltage out;
+    the gradient is then laid out the same way and computed in place (no new tensor of its size)."""
+    voltage = ctx.voltage
+    del ctx.voltage  # consumed: the surrogate is computed in its memory
+    grad = _surrogate_in_place(voltage, *ctx.surrogate).mul_(grad_spikes)
+    kernels = _compile()
+    assert kernels is not None  # a node that ran its forward compiled has them
+    current_factor, voltage_factor = ctx.constants.back(grad.dtype)
+    if not step_major:
+        grad_current = _backward(kernels, grad, voltage_factor)
+        del grad
+        return _backward(kernels, grad_current, current_factor)
+    rows = grad.transpose(1, 2)  # [B, T, N], contiguous as the voltage was made
+    for factor in (voltage_factor, current_factor):
+        kernels[4](rows.numpy(), factor.numpy(), rows.numpy())
+    return grad
+
+
+def _surrogate_in_place(voltage: torch.Tensor, threshold: torch.Tensor, tau_rho: torch.Tensor,
+                        scale_rho: torch.Tensor) -> torch.Tensor:
+    """slayer's surrogate derivative of a binary spike (``slayer.spike.spike._spike_backward``):
+    ``scale_rho / 2 / tau_rho * exp(-|v - threshold| / tau_rho)``, the same operations on the same
+    scalar tensors (so the same values, bit for bit: the tests compare), written over ``voltage``:
+    on BPTT's whole sequence each out-of-place step made a new tensor as large as the voltage."""
+    return voltage.sub_(threshold).abs_().neg_().div_(tau_rho).exp_().mul_(scale_rho / 2 / tau_rho)
+
+
 class _CubaSpikes(torch.autograd.Function):
     """A whole CUBA neuron in one node: both integrators (compiled) and the spikes, slayer's surrogate backward."""
 
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, constants: _Constants, current_state: torch.Tensor,
                 voltage_state: torch.Tensor, w_scale: int, threshold: float, surrogate: tuple[torch.Tensor, ...]
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Spikes, and the last step's current and voltage (before the reset) to carry."""
-        current, voltage = _integrate(z, constants, current_state, voltage_state, w_scale, threshold)
-        last_current, last_voltage = current[..., -1].clone(), voltage[..., -1].clone()
+                ) -> tuple[torch.Tensor, ...]:
+        """Spikes, and the current and voltage (after the reset) to carry."""
+        current, voltage = integrate(z, constants, current_state, voltage_state, w_scale, threshold)
+        last_current = current[..., -1].clone()
         del current  # only its last step is carried: freed before the spikes are made (BPTT's peak)
-        spikes = (voltage >= threshold).to(voltage.dtype)  # slayer's Spike.forward, not graded
-        ctx.constants, ctx.surrogate = constants, surrogate
-        # Kept on ctx, not saved: this plain tensor has no grad_fn, so no reference cycle, and
-        # the backward can drop it before the integrators' pass.
-        ctx.voltage = voltage
-        ctx.mark_non_differentiable(last_current, last_voltage)
-        return spikes, last_current, last_voltage
+        return spiking_forward(ctx, voltage, last_current, constants, threshold, surrogate)
 
     @staticmethod
     def backward(ctx: Any, grad_spikes: torch.Tensor, *unused: Any) -> tuple[Optional[torch.Tensor], ...]:
-        from lava.lib.dl.slayer.spike.spike import _spike_backward
-
-        voltage = ctx.voltage
-        del ctx.voltage  # freed as soon as the surrogate is taken: each tensor below is as large
-        grad_voltage = _spike_backward(voltage, *ctx.surrogate, False) * grad_spikes  # slayer's Spike.backward
-        del voltage
-        kernels = _compile()
-        current_factor, voltage_factor = ctx.constants.back(grad_voltage.dtype, grad_voltage)
-        grad_current = _backward(kernels, grad_voltage, voltage_factor)
-        del grad_voltage
-        return _backward(kernels, grad_current, current_factor), None, None, None, None, None, None
+        return neuron_backward(ctx, grad_spikes), None, None, None, None, None, None
 
 
 def fused_neuron(neuron: Any) -> Optional[Callable[[torch.Tensor], torch.Tensor]]:
@@ -359,22 +492,17 @@ def fused_neuron(neuron: Any) -> Optional[Callable[[torch.Tensor], torch.Tensor]
     ``_spike_backward`` with the same scalar tensors as ``Spike`` saves, then both
     integrators (``tests/test_cuba_fast.py`` compares spikes, states and gradients).
     """
-    if not _fusable(neuron) or neuron.graded_spike or neuron.drop is not None:
+    if not fusable(neuron) or neuron.graded_spike or neuron.drop is not None:
         return None
-    from lava.lib.dl.slayer.neuron import cuba
-    from lava.lib.dl.slayer.neuron.dynamics.leaky_integrator import persistent_state
 
     def forward(z: torch.Tensor) -> torch.Tensor:
         step = _step_of(neuron, z)
         if step is None:
             return type(neuron).forward(neuron, z)
         threshold, current_state, voltage_state = step
-        surrogate = tuple(torch.tensor(value, dtype=z.dtype) for value in
-                          (threshold, neuron.tau_rho * cuba.TAU_RHO_MULT, neuron.scale_rho * cuba.SCALE_RHO_MULT))
-        spikes, last_current, last_voltage = _CubaSpikes.apply(z, _constants_of(neuron, z), current_state,
-                                                               voltage_state, neuron.s_scale, threshold, surrogate)
-        neuron.current_state = last_current
-        neuron.voltage_state = persistent_state(last_voltage, spikes[..., -1]).detach().clone()
+        surrogate = surrogate_scalars(threshold, neuron.tau_rho, neuron.scale_rho, z.dtype)
+        spikes, neuron.current_state, neuron.voltage_state = _CubaSpikes.apply(
+            z, constants_of(neuron, z.shape), current_state, voltage_state, neuron.s_scale, threshold, surrogate)
         return spikes
 
     return forward

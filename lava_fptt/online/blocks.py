@@ -23,9 +23,11 @@ module gives them, one class per kind of block:
   backward passes a step's output gradient to the same step's input unchanged), summed
   over the chunk's steps. A recurrent block also feeds its own spikes back detached.
 - **fewer, cheaper operations per call**, which matter when the engine calls the network
-  one step at a time (FPTT): a CUBA neuron's two integrators run as one compiled autograd
-  node (:func:`lava_fptt.neurons.cuba_fast.fused_dynamics`, same values and input gradient
-  as slayer's two), and a ``Dense`` synapse as one matrix product (:func:`dense_synapse`).
+  one step at a time (FPTT): outside SLTT's spatial mode a ``Dense`` block runs whole as one
+  autograd node (:mod:`lava_fptt.neurons.cuba_dense`: quantized weights, product, neuron and
+  spikes; its neuron is not touched at all), other blocks' CUBA neurons as one compiled node
+  (:func:`lava_fptt.neurons.cuba_fast.fused_neuron`, or ``fused_dynamics``: same values and
+  input gradient as slayer's), and a ``Dense`` synapse as one matrix product (:func:`dense_synapse`).
 
 Blocks the adapter cannot carry exactly are refused when the network is wrapped, with
 an error naming the block, its index and what is supported (:func:`find_blocks`).
@@ -36,7 +38,7 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from ..neurons import cuba_fast
+from ..neurons import cuba_dense, cuba_fast
 
 SUPPORTED_CUBA = ("Input", "Flatten", "Dense", "Conv", "Pool", "Affine", "Recurrent")
 """``lava.lib.dl.slayer.block.cuba`` classes the adapter drives."""
@@ -142,6 +144,8 @@ class CubaBlock(BlockAdapter):
         self.shift = 1 if getattr(block, "delay_shift", False) else 0
         self._state: Optional[tuple[torch.Tensor, torch.Tensor]] = None
         self._found: dict[str, Any] = {}
+        self._dense = cuba_dense.DenseBlock(block) if self.kind == "Dense" else None
+        self._fused = False  # this call runs the block as one node (cuba_dense), the neuron untouched
 
     def image_input(self) -> Optional[bool]:
         if self.kind in ("Dense", "Affine"):  # a dense synapse over an image has a kernel of its size
@@ -152,11 +156,23 @@ class CubaBlock(BlockAdapter):
         self._state = None
 
     def enter(self, spatial: bool) -> None:
+        self.block.forward = self._forward  # instance attribute: shadows the class's forward until exit()
+        self._fused = (not spatial and self._dense is not None and not self.block.count_log
+                       and cuba_dense.applies(self.block))
+        if not self._fused:
+            self._install(spatial)
+
+    def exit(self) -> None:
+        del self.block.forward
+        if not self._fused:
+            self._restore()
+
+    def _install(self, spatial: bool) -> None:
+        """Make the block's own forward carry the state: shift off, neuron persistent from the carried state."""
         block, neuron = self.block, self.neuron
         self._found = {"delay_shift": getattr(block, "delay_shift", None)}
         if self._found["delay_shift"] is not None:
             block.delay_shift = False
-        block.forward = self._forward  # instance attribute: shadows the class's forward until exit()
         for synapse in self._dense_synapses():
             synapse.forward = dense_synapse(synapse)
         if neuron is None:
@@ -179,9 +195,9 @@ class CubaBlock(BlockAdapter):
         else:
             neuron.dynamics = cuba_fast.fused_dynamics(neuron) or type(neuron).dynamics.__get__(neuron)
 
-    def exit(self) -> None:
+    def _restore(self) -> None:
+        """Take the carried state back from the neuron; leave block and neuron as :meth:`_install` found them."""
         block, neuron = self.block, self.neuron
-        del block.forward
         for synapse in self._dense_synapses():
             synapse.__dict__.pop("forward", None)
         if self._found.get("delay_shift") is not None:
@@ -197,7 +213,18 @@ class CubaBlock(BlockAdapter):
 
     def _forward(self, x: torch.Tensor) -> Any:
         self.calls += 1
-        return type(self.block).forward(self.block, x)
+        if not self._fused:
+            return type(self.block).forward(self.block, x)
+        assert self._dense is not None  # _fused is set only for Dense blocks
+        done = self._dense(x, self._state)
+        if done is not None:
+            spikes, self._state = done
+            return spikes
+        self._install(False)  # an input the one-node path does not take: slayer's own forward, this call
+        try:
+            return type(self.block).forward(self.block, x)
+        finally:
+            self._restore()
 
     def _dense_synapses(self) -> list[torch.nn.Module]:
         """The block's slayer ``Dense`` synapses of one neuron per input channel (kernel 1 x 1 x 1)."""
@@ -260,8 +287,9 @@ def dense_synapse(synapse: Any) -> Callable[[torch.Tensor], torch.Tensor]:
 
     slayer runs it as a 3-D convolution, whose CPU cost (forward and backward) was the
     largest single item of a one-step call (``docs/speed.md``). This computes the same sum
-    ``W x`` per step with the same (pre-hooked, quantized) weight and bias, as
-    ``[B * T, C] x [C, O]``: for spikes and slayer's quantized weights every partial sum
+    ``W x`` per step with the same (pre-hooked, quantized) weight and bias, as one 2-D product
+    ``[B * T, C] x [C, O]`` (:func:`lava_fptt.neurons.cuba_dense.rows`): for spikes and slayer's
+    quantized weights every partial sum
     is exact in float32, so the result equals the convolution's bit for bit; for other
     inputs it may differ in rounding. Inputs that are not ``[B, C, T]`` go to slayer's own.
     """
@@ -270,8 +298,8 @@ def dense_synapse(synapse: Any) -> Callable[[torch.Tensor], torch.Tensor]:
             return type(synapse).forward(synapse, x)
         hook = synapse._pre_hook_fx
         weight = synapse.weight if hook is None else hook(synapse.weight)
-        out = torch.nn.functional.linear(x.transpose(1, 2), weight.reshape(weight.shape[0], -1), synapse.bias)
-        return out.transpose(1, 2)
+        out = torch.nn.functional.linear(cuba_dense.rows(x), weight.reshape(weight.shape[0], -1), synapse.bias)
+        return out.reshape(x.shape[0], x.shape[-1], -1).transpose(1, 2)
 
     return forward
 
