@@ -55,7 +55,9 @@ def spiking_config(job: dict[str, Any]) -> Any:
     optimizer, lr, batch = "adam", job["lr"], job["batch"]
     if algo == "fptt":
         params = {"chunk": job["fptt_chunk"], "late_weighting": job["fptt_late_weighting"],
-                  **({"alpha": job["fptt_alpha"]} if job.get("fptt_alpha") is not None else {})}
+                  **({"soft_target": True} if job.get("fptt_soft_target") else {}),
+                  **({"alpha": job["fptt_alpha"]} if job.get("fptt_alpha") is not None else {}),
+                  **({"clip": job["fptt_clip"] or None} if job.get("fptt_clip") is not None else {})}
         optimizer, lr, batch = job["fptt_optimizer"], job["fptt_lr"] or lr, job["fptt_batch"] or batch
     elif algo == "tbptt":
         params = {"chunk": job["tbptt_chunk"]}
@@ -194,6 +196,10 @@ def main() -> None:
     parser.add_argument("--fptt-lr", type=float, help="default: --lr")
     parser.add_argument("--fptt-batch", type=int, help="default: --batch")
     parser.add_argument("--fptt-alpha", type=float, help="FPTT's regularizer strength (default: the method's, 0.1)")
+    parser.add_argument("--fptt-clip", type=float,
+                        help="FPTT's gradient norm clip, 0 for none (default: the method's, 1)")
+    parser.add_argument("--fptt-soft-target", action="store_true",
+                        help="FPTT: the sFPTT reference's soft target for early chunks")
     parser.add_argument("--fptt-late-weighting", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "temporal"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)

@@ -17,7 +17,7 @@ from ..device import resolve_device
 from .common import add_data, add_device, add_json, encoding_from
 
 # Options passed to the method under the same name, and only when given on the command line.
-METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting")
+METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting", "soft_target")
 ALGO_DEFAULTS: dict[str, dict[str, Any]] = {"fptt": {"optimizer": "adam", "chunk": 8, "lr": 1e-2}}
 """Defaults of a method's command line where the measured best differs from the general ones
 (FPTT: the best of the ablation of the sFPTT reference's settings on MNIST-1D,
@@ -77,6 +77,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--mse-weight", type=float, help="sltt, sltt-k: weight of the MSE term (default: 0.05)")
     group.add_argument("--late-weighting", action=argparse.BooleanOptionalAction,
                        help="weight a chunk's loss by t/T (default: on for fptt, off otherwise)")
+    group.add_argument("--soft-target", action=argparse.BooleanOptionalAction,
+                       help="fptt: add the sFPTT reference's soft target for early chunks to the late-weighted "
+                            "loss (default: off)")
     parser.add_argument("--ddp", action="store_true",
                         help="data-parallel training; launch with torchrun --nproc_per_node N -m lava_fptt.cli train --ddp")
     add_device(parser)

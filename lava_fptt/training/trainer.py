@@ -34,8 +34,9 @@ from . import distributed
 from .checkpoint import (CHECKPOINT, CONFIG, RunDirError, check_finite, load, read_config, resume_state, save_atomic,
                          write_text_atomic)
 from .config import TrainConfig, epoch_lr, make_optimizer
-from .engine import sequence_loss, unwrap
+from .engine import SequenceLoss, sequence_loss, unwrap
 from .methods import make_method
+from .soft_target import SoftTargetCrossEntropy
 
 METRICS, PLOT = "metrics.json", "training.png"
 
@@ -180,7 +181,9 @@ def train(config: TrainConfig, run_dir: str | pathlib.Path, progress: bool = Tru
         raise ValueError("data-parallel training (--ddp) runs CPU processes; leave out --device or --ddp")
     network.to(device)
     optimizer = make_optimizer(config.optimizer, network.parameters(), config.lr)
-    loss_fn = sequence_loss(network.output_kind, config.loss_gain, late_weighting=method.late_weighting)
+    loss_fn: SequenceLoss = (SoftTargetCrossEntropy(network.output_kind, config.loss_gain)
+                             if getattr(method, "soft_target", False)
+                             else sequence_loss(network.output_kind, config.loss_gain, late_weighting=method.late_weighting))
     metrics: list[dict[str, Any]] = []
     start_epoch = 0
     if state is not None:

@@ -19,7 +19,8 @@ variable lam (W_bar starts at W, lam at 0):
 alpha * (W - W_bar) - lam / 2, after the backward of l_t: one forward and one backward
 per chunk (the dual form; a form that re-evaluates the gradient at the new weights
 needs a second pass). The loss schedule weights late chunks most (l_t times t/T,
-``late_weighting``), as the reference does for classifying a sequence seen step by step.
+``late_weighting``), as the reference does for classifying a sequence seen step by step;
+``soft_target`` adds the reference's soft target for early chunks (:mod:`..soft_target`).
 
 Cost: memory of one chunk's graph whatever T is, plus two copies of the trainable
 parameters (W_bar, lam); compute of one forward and one backward per step and T/K
@@ -53,8 +54,11 @@ class FPTT(Method):
     name = "fptt"
 
     def __init__(self, chunk: int = 1, alpha: float = 0.1, clip: Optional[float] = 1.0,
-                 late_weighting: bool = True) -> None:
+                 late_weighting: bool = True, soft_target: bool = False) -> None:
         super().__init__(late_weighting)
+        self.soft_target = soft_target
+        """Train with :class:`~lava_fptt.training.soft_target.SoftTargetCrossEntropy` (the
+        reference's soft target for early chunks) instead of the late-weighted loss."""
         if chunk < 1 or alpha <= 0:
             raise ValueError(f"need chunk >= 1 and alpha > 0; got chunk={chunk}, alpha={alpha}")
         if clip is not None and clip <= 0:
