@@ -50,7 +50,16 @@ from lava_fptt.neurons.ltc import (
 )
 from lava_fptt.blocks.netx_format import NetxLayer, write_layer
 from lava_fptt.blocks.neuron import StatefulBlock
-from lava_fptt.neurons.ltc_train import QAT_DTYPE, ltc_layer, quantize_params, quantize_weight, readout_layer
+from lava_fptt.neurons.ltc_train import (
+    QAT_DTYPE,
+    LTCChunk,
+    ReadoutChunk,
+    as_tensor,
+    ltc_layer,
+    quantize_params,
+    quantize_weight,
+    readout_layer,
+)
 
 NETX_NEURON_TYPES = {"spiking": "LTC", "readout": "LTC_READOUT"}
 """``neuron/type`` of LTC layers in a netx HDF5 file (format: ``docs/netx_ltc_format.md``)."""
@@ -126,6 +135,34 @@ class _LiquidBlock(StatefulBlock):
         self._state = state
         return torch.stack(out, dim=-1)
 
+    # ------------------------------------------------- chunks without autograd
+    @torch.no_grad()
+    def chunk_forward(self, x: np.ndarray) -> Any:
+        """The quantized forward of ``x [T, B, C]`` (numpy) from the carried state, without autograd.
+
+        Returns the layer's :class:`~lava_fptt.neurons.ltc_train.LTCChunk` (or ``ReadoutChunk``),
+        for :meth:`chunk_output` and :meth:`chunk_backward`; the state after it is carried
+        (detached), and the gradient of the state it started from is not followed (as after
+        ``detach_state()``). For :meth:`lava_fptt.models.ltc.LTCNetwork.forward_backward`.
+        """
+        state = self._carried_state(x.shape[1], None, torch.device("cpu"))
+        chunk, self._state = self._chunk(x, self._raw_params(), state)
+        return chunk
+
+    def _add_grads(self, g_w: np.ndarray, g_w_rec: Optional[np.ndarray], g_params: np.ndarray) -> None:
+        """Accumulate float64 gradients of the weights, the recurrent weights and the raw parameters
+        (``[P, N]``) into the trainable parameters' ``.grad`` as autograd does: cast to the
+        parameter's dtype, then added (set when there is none)."""
+        pairs = [(self.weight, g_w), (self.rec_weight, g_w_rec)]
+        pairs += [(getattr(self, name), g) for name, g in zip(self._int_params._fields, g_params)]
+        for param, grad in pairs:
+            if isinstance(param, nn.Parameter) and param.requires_grad and grad is not None:
+                update = as_tensor(grad, param)
+                if param.grad is None:
+                    param.grad = update
+                else:
+                    param.grad.add_(update)
+
     # -------------------------------------------------------------- integer view
     def integer_weights(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The Dense integers used in quantized mode: feed-forward and recurrent (or None)."""
@@ -180,6 +217,25 @@ class _SpikingBlock(_LiquidBlock):
     def _output(self, spikes: torch.Tensor) -> torch.Tensor:
         return spikes
 
+    def _chunk(self, x: np.ndarray, raw: torch.Tensor, state: LTCState) -> tuple[LTCChunk, LTCState]:
+        chunk = LTCChunk(x, self.weight, self.rec_weight, raw, state.u, state.b, state.s, self.weight_exp)
+        return chunk, LTCState(torch.from_numpy(chunk.u), torch.from_numpy(chunk.b),
+                               torch.from_numpy(chunk.spikes[-1]))
+
+    def chunk_output(self, chunk: LTCChunk) -> torch.Tensor:
+        """What :meth:`forward` returns for the chunk: the spikes ``[B, N, T]`` in the input's dtype."""
+        return torch.from_numpy(chunk.spikes).permute(1, 2, 0)
+
+    def chunk_backward(self, chunk: LTCChunk, grad: torch.Tensor, need_x: bool) -> torch.Tensor:
+        """Accumulate the gradients of the chunk's loss into the parameters' ``.grad`` from that of
+        :meth:`chunk_output` (``grad [B, N, T]``); return that of the input ``[B, C, T]`` (in its
+        dtype; zeros unless ``need_x``), as autograd through :meth:`forward` computes them."""
+        zeros = np.zeros(chunk.u.shape)  # the carried state after the chunk does not reach the loss
+        g_x, g_w, g_w_rec, g_params, *_ = chunk.backward(grad.permute(2, 0, 1).numpy(), zeros, zeros, need_x,
+                                                         False)
+        self._add_grads(g_w, g_w_rec, g_params)
+        return torch.from_numpy(g_x.astype(chunk.x.dtype)).permute(1, 2, 0)
+
 
 class LTCDense(_SpikingBlock):
     """Dense synapse + LTC spiking neurons: ``[B, in, T] -> spikes [B, out, T]``.
@@ -229,3 +285,18 @@ class LTCReadout(_LiquidBlock):
 
     def _output(self, u: torch.Tensor) -> torch.Tensor:
         return u / ONE if self.quantized else u
+
+    def _chunk(self, x: np.ndarray, raw: torch.Tensor, state: ReadoutState) -> tuple[ReadoutChunk, ReadoutState]:
+        chunk = ReadoutChunk(x, self.weight, raw, state.u, self.weight_exp)
+        return chunk, ReadoutState(torch.from_numpy(chunk.u[-1].astype(np.float64)))
+
+    def chunk_output(self, chunk: ReadoutChunk) -> torch.Tensor:
+        """What :meth:`forward` returns for the chunk before the cast to the input's dtype: ``u / 4096``
+        ``[B, K, T]`` (float64)."""
+        return self._output(torch.from_numpy(chunk.u.astype(np.float64)).permute(1, 2, 0))
+
+    def chunk_backward(self, chunk: ReadoutChunk, grad: torch.Tensor, need_x: bool) -> torch.Tensor:
+        """As :meth:`LTCDense.chunk_backward` (the output being ``u / 4096``)."""
+        g_x, g_w, g_params, _ = chunk.backward((grad / ONE).permute(2, 0, 1).numpy(), need_x)
+        self._add_grads(g_w, None, g_params)
+        return torch.from_numpy(g_x.astype(chunk.x.dtype)).permute(1, 2, 0)

@@ -151,21 +151,32 @@ def step_every_chunk(model: torch.nn.Module, x: torch.Tensor, target: torch.Tens
                      step: Callable[[], None]) -> tuple[float, torch.Tensor]:
     """Walk a batch from rest in chunks of ``chunk`` steps with an update after each chunk.
 
-    The loop TBPTT and FPTT share: per chunk, a forward from the carried state, the
-    chunk's loss, ``zero_grad`` and backward, then ``step()`` (the method's update, e.g.
+    The loop TBPTT and FPTT share: per chunk, ``zero_grad``, a forward from the carried
+    state, the chunk's loss and its backward, then ``step()`` (the method's update, e.g.
     ``optimizer.step``), then the carried state is detached. Returns the mean chunk loss
     and the recorded outputs.
+
+    Dispatch point: a model with a ``forward_backward(x, target, loss_fn, start, num_steps)``
+    method (:meth:`lava_fptt.models.ltc.LTCNetwork.forward_backward`) does a chunk's forward,
+    loss and backward itself, with the same numbers, returning the output and the loss
+    (detached), or None to take the path above.
     """
     net = unwrap(model)
     net.reset_state()
     num_steps = x.shape[-1]
     record = SpikeRecord(num_steps)
     losses = []
+    # A model may do a chunk's forward, loss and backward itself (not under DDP, whose hooks sit in autograd)
+    fused = getattr(net, "forward_backward", None) if net is model else None
     for start, stop in chunks(num_steps, chunk):
-        output = model(x[..., start:stop])
-        loss = loss_fn(output, target, start, num_steps)
         optimizer.zero_grad()
-        loss.backward()
+        done = fused(x[..., start:stop], target, loss_fn, start, num_steps) if fused is not None else None
+        if done is None:
+            output = model(x[..., start:stop])
+            loss = loss_fn(output, target, start, num_steps)
+            loss.backward()
+        else:
+            output, loss = done
         step()
         net.detach_state()
         record.add(output, start)
