@@ -151,17 +151,17 @@ class _LiquidBlock(StatefulBlock):
 
     def _add_grads(self, g_w: np.ndarray, g_w_rec: Optional[np.ndarray], g_params: np.ndarray) -> None:
         """Accumulate float64 gradients of the weights, the recurrent weights and the raw parameters
-        (``[P, N]``) into the trainable parameters' ``.grad`` as autograd does: cast to the
+        (``[P, N]``) into the trainable parameters' ``.grad`` as autograd does: rounded to the
         parameter's dtype, then added (set when there is none)."""
         pairs = [(self.weight, g_w), (self.rec_weight, g_w_rec)]
         pairs += [(getattr(self, name), g) for name, g in zip(self._int_params._fields, g_params)]
         for param, grad in pairs:
             if isinstance(param, nn.Parameter) and param.requires_grad and grad is not None:
-                update = as_tensor(grad, param)
                 if param.grad is None:
-                    param.grad = update
+                    param.grad = as_tensor(grad, param)
                 else:
-                    param.grad.add_(update)
+                    into = param.grad.numpy()
+                    into += grad.astype(into.dtype)
 
     # -------------------------------------------------------------- integer view
     def integer_weights(self) -> tuple[np.ndarray, np.ndarray | None]:
@@ -222,19 +222,18 @@ class _SpikingBlock(_LiquidBlock):
         return chunk, LTCState(torch.from_numpy(chunk.u), torch.from_numpy(chunk.b),
                                torch.from_numpy(chunk.spikes[-1]))
 
-    def chunk_output(self, chunk: LTCChunk) -> torch.Tensor:
-        """What :meth:`forward` returns for the chunk: the spikes ``[B, N, T]`` in the input's dtype."""
-        return torch.from_numpy(chunk.spikes).permute(1, 2, 0)
+    def chunk_output(self, chunk: LTCChunk) -> np.ndarray:
+        """What :meth:`forward` returns for the chunk, as ``[T, B, N]``: the spikes, in the input's dtype."""
+        return chunk.spikes
 
-    def chunk_backward(self, chunk: LTCChunk, grad: torch.Tensor, need_x: bool) -> torch.Tensor:
+    def chunk_backward(self, chunk: LTCChunk, grad: np.ndarray, need_x: bool) -> np.ndarray:
         """Accumulate the gradients of the chunk's loss into the parameters' ``.grad`` from that of
-        :meth:`chunk_output` (``grad [B, N, T]``); return that of the input ``[B, C, T]`` (in its
+        :meth:`chunk_output` (``grad [T, B, N]``); return that of the input ``[T, B, C]`` (in its
         dtype; zeros unless ``need_x``), as autograd through :meth:`forward` computes them."""
         zeros = np.zeros(chunk.u.shape)  # the carried state after the chunk does not reach the loss
-        g_x, g_w, g_w_rec, g_params, *_ = chunk.backward(grad.permute(2, 0, 1).numpy(), zeros, zeros, need_x,
-                                                         False)
+        g_x, g_w, g_w_rec, g_params, *_ = chunk.backward(grad, zeros, zeros, need_x, False)
         self._add_grads(g_w, g_w_rec, g_params)
-        return torch.from_numpy(g_x.astype(chunk.x.dtype)).permute(1, 2, 0)
+        return g_x.astype(chunk.x.dtype)
 
 
 class LTCDense(_SpikingBlock):
@@ -290,13 +289,13 @@ class LTCReadout(_LiquidBlock):
         chunk = ReadoutChunk(x, self.weight, raw, state.u, self.weight_exp)
         return chunk, ReadoutState(torch.from_numpy(chunk.u[-1].astype(np.float64)))
 
-    def chunk_output(self, chunk: ReadoutChunk) -> torch.Tensor:
-        """What :meth:`forward` returns for the chunk before the cast to the input's dtype: ``u / 4096``
-        ``[B, K, T]`` (float64)."""
-        return self._output(torch.from_numpy(chunk.u.astype(np.float64)).permute(1, 2, 0))
+    def chunk_output(self, chunk: ReadoutChunk) -> np.ndarray:
+        """What :meth:`forward` returns for the chunk before the cast to the input's dtype, as
+        ``[T, B, K]``: ``u / 4096`` (float64)."""
+        return chunk.u / ONE
 
-    def chunk_backward(self, chunk: ReadoutChunk, grad: torch.Tensor, need_x: bool) -> torch.Tensor:
+    def chunk_backward(self, chunk: ReadoutChunk, grad: np.ndarray, need_x: bool) -> np.ndarray:
         """As :meth:`LTCDense.chunk_backward` (the output being ``u / 4096``)."""
-        g_x, g_w, g_params, _ = chunk.backward((grad / ONE).permute(2, 0, 1).numpy(), need_x)
+        g_x, g_w, g_params, _ = chunk.backward(grad / ONE, need_x)
         self._add_grads(g_w, None, g_params)
-        return torch.from_numpy(g_x.astype(chunk.x.dtype)).permute(1, 2, 0)
+        return g_x.astype(chunk.x.dtype)

@@ -91,16 +91,18 @@ class LTCNetwork(SpikingNetwork):
         if x.device.type != "cpu" or not torch.is_grad_enabled() or not all(b.quantized for b in blocks):
             return None
         self._accept(x)
-        runs, outputs = [], [x.detach()]
+        h = x.detach().permute(2, 0, 1).numpy()  # [T, B, C]: the layout of the compiled loops
+        runs = []
         for block in blocks:  # each block's output as forward gives it, before the cast to x's dtype
-            runs.append(block.chunk_forward(outputs[-1].to(x.dtype).permute(2, 0, 1).numpy()))
-            outputs.append(block.chunk_output(runs[-1]))
-        output = outputs[-1].to(x.dtype).requires_grad_()
+            runs.append(block.chunk_forward(h))
+            out = block.chunk_output(runs[-1])
+            h = out.astype(h.dtype, copy=False)
+        output = torch.from_numpy(h).permute(1, 2, 0).requires_grad_()
         loss = loss_fn(output, target, start, num_steps)
         (grad,) = torch.autograd.grad(loss, output)
-        grad = grad.to(outputs[-1].dtype)
+        g = grad.permute(2, 0, 1).numpy().astype(out.dtype, copy=False)
         for index in range(len(blocks) - 1, -1, -1):
-            grad = blocks[index].chunk_backward(runs[index], grad, need_x=index > 0)
+            g = blocks[index].chunk_backward(runs[index], g, need_x=index > 0)
         return output.detach(), loss.detach()
 
 

@@ -387,3 +387,54 @@ def readout_backward(trace: tuple[np.ndarray, np.ndarray], x: np.ndarray, w: np.
                 carry[b, n] = g_u * ((1.0 - tau) + du * s_m * p[1, n])
     g_x, g_w = _dense_backward(g_a, x, w, weight_exp, need_x)
     return g_x, g_w, g_params, carry
+
+
+# ----------------------------------------------------------------------------- a layer's chunk, whole
+# One call each way per layer and chunk (the rounding and the straight-through factors inside): at one
+# step per chunk the calls' fixed costs, not the arithmetic, are most of a training step.
+@njit(cache=True)
+def ltc_chunk_forward(x: np.ndarray, w: np.ndarray, w_rec: np.ndarray, recurrent: bool, weight_exp: int,
+                      raw: np.ndarray, scale: np.ndarray, lo: np.ndarray, hi: np.ndarray, u0: np.ndarray,
+                      b0: np.ndarray, s0: np.ndarray, knots: np.ndarray, s_out: np.ndarray) -> tuple:
+    """:func:`quantize_weight` of the float weights ``w``, ``w_rec`` (``[0, 0]`` when not recurrent),
+    :func:`quantize_params` of the float parameters ``raw``, then :func:`ltc_forward`. Returns the
+    integers and straight-through factors ``(w, w_slope, w_rec, w_rec_slope, p, p_slope)`` and the
+    forward's trace."""
+    w_int, w_slope = quantize_weight(w, weight_exp)
+    w_rec_int, w_rec_slope = quantize_weight(w_rec, weight_exp)
+    p_int, p_slope = quantize_params(raw, scale, lo, hi)
+    trace = ltc_forward(x, w_int, w_rec_int, recurrent, weight_exp, p_int, u0, b0, s0, knots, s_out)
+    return (w_int, w_slope, w_rec_int, w_rec_slope, p_int, p_slope), trace
+
+
+@njit(cache=True)
+def ltc_chunk_backward(trace: tuple, quant: tuple, x: np.ndarray, recurrent: bool, weight_exp: int,
+                       u0: np.ndarray, b0: np.ndarray, s0: np.ndarray, g_s: np.ndarray, g_u_last: np.ndarray,
+                       g_b_last: np.ndarray, knots: np.ndarray, need_x: bool, need_state: bool) -> tuple:
+    """:func:`ltc_backward` of :func:`ltc_chunk_forward`'s results, through the rounding: the gradients
+    of ``x``, of the float ``w``, ``w_rec``, ``raw`` and of the initial state."""
+    w_int, w_slope, w_rec, w_rec_slope, p_int, p_slope = quant
+    g_x, g_w, g_w_rec, g_params, g_u0, g_b0, g_s0 = ltc_backward(
+        trace, x, w_int.astype(np.float64), w_rec.astype(np.float64), recurrent, weight_exp, p_int, u0, b0, s0,
+        g_s, g_u_last, g_b_last, knots, need_x, need_state)
+    g_w_rec = g_w_rec * w_rec_slope if recurrent else np.zeros((0, 0))
+    return g_x, g_w * w_slope, g_w_rec, g_params * p_slope, g_u0, g_b0, g_s0
+
+
+@njit(cache=True)
+def readout_chunk_forward(x: np.ndarray, w: np.ndarray, weight_exp: int, raw: np.ndarray, scale: np.ndarray,
+                          lo: np.ndarray, hi: np.ndarray, u0: np.ndarray, knots: np.ndarray) -> tuple:
+    """As :func:`ltc_chunk_forward` for :func:`readout_forward`: ``(w, w_slope, p, p_slope)`` and the trace."""
+    w_int, w_slope = quantize_weight(w, weight_exp)
+    p_int, p_slope = quantize_params(raw, scale, lo, hi)
+    return (w_int, w_slope, p_int, p_slope), readout_forward(x, w_int, weight_exp, p_int, u0, knots)
+
+
+@njit(cache=True)
+def readout_chunk_backward(trace: tuple, quant: tuple, x: np.ndarray, weight_exp: int, u0: np.ndarray,
+                           g_out: np.ndarray, knots: np.ndarray, need_x: bool) -> tuple:
+    """:func:`readout_backward` through the rounding: the gradients of ``x``, ``w``, ``raw`` and ``u0``."""
+    w_int, w_slope, p_int, p_slope = quant
+    g_x, g_w, g_params, g_u0 = readout_backward(trace, x, w_int.astype(np.float64), weight_exp, p_int, u0, g_out,
+                                                knots, need_x)
+    return g_x, g_w * w_slope, g_params * p_slope, g_u0

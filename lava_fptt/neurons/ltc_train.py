@@ -55,6 +55,8 @@ QAT_DTYPE = torch.float64
 
 _KNOTS = np.asarray(SIGMOID_TABLE, dtype=np.int64)
 """The sigmoid's knots, as the compiled loops take them."""
+_NO_WEIGHTS = np.zeros((0, 0), np.float32)
+"""The recurrent weights of a layer without them."""
 
 
 def sigmoid_int_slope(z: Tensor) -> Tensor:
@@ -130,39 +132,35 @@ class LTCChunk:
 
     The one implementation behind :func:`ltc_layer` (whose autograd node holds one) and
     :meth:`lava_fptt.models.ltc.LTCNetwork.forward_backward` (which calls :meth:`backward`
-    itself): the same calls of the compiled loops with the same arguments, so both give the
-    same numbers. ``x [T, B, C]`` is the input (floats holding integers, any layout);
-    ``weight``, ``rec_weight`` (or None), ``raw`` as :func:`ltc_layer`; ``u0, b0, s0`` the
-    state before the first step. After construction, ``spikes`` ``[T, B, N]`` (in ``x``'s
-    dtype, a view of a ``[B, N, T]`` array) and ``u``, ``b`` (float64 ``[B, N]``, the state
-    after the last step) hold the forward's results.
+    itself): the same compiled calls with the same arguments, so both give the same numbers.
+    ``x [T, B, C]`` is the input (floats holding integers, any layout); ``weight``,
+    ``rec_weight`` (or None), ``raw`` as :func:`ltc_layer`; ``u0, b0, s0`` the state before
+    the first step. After construction, ``spikes`` ``[T, B, N]`` (in ``x``'s dtype, a view of a
+    ``[B, N, T]`` array) and ``u``, ``b`` (float64 ``[B, N]``, the state after the last step)
+    hold the forward's results.
     """
 
     def __init__(self, x: np.ndarray, weight: Tensor, rec_weight: Optional[Tensor], raw: Tensor, u0: Tensor,
                  b0: Tensor, s0: Tensor, weight_exp: int) -> None:
-        self.w_int, self.w_slope = quantize_weight(weight, weight_exp)
-        self.p_int, self.p_slope = quantize_params(raw, LTCIntParams._fields)
-        self.recurrent = rec_weight is not None
-        self.w_rec, self.w_rec_slope = (quantize_weight(rec_weight, weight_exp) if rec_weight is not None
-                                        else (np.zeros((0, 0), np.int64), None))
         steps, batch, _ = x.shape
-        self.spikes = np.empty((batch, self.w_int.shape[0], steps), x.dtype).transpose(2, 0, 1)
+        self.recurrent = rec_weight is not None
+        self.spikes = np.empty((batch, weight.shape[0], steps), x.dtype).transpose(2, 0, 1)
         self.x, self.weight_exp, self.state = x, weight_exp, (_state(u0), _state(b0), _state(s0))
-        self.trace = kernels.ltc_forward(x, self.w_int, self.w_rec, self.recurrent, weight_exp, self.p_int,
-                                         *self.state, _KNOTS, self.spikes)
+        self.quant, self.trace = kernels.ltc_chunk_forward(
+            x, _array(weight), _NO_WEIGHTS if rec_weight is None else _array(rec_weight), self.recurrent,
+            weight_exp, _array(raw), *_param_bounds(LTCIntParams._fields), *self.state, _KNOTS, self.spikes)
         _, u, b, _ = self.trace
         self.u, self.b = u[-1].astype(np.float64), b[-1].astype(np.float64)
 
     def backward(self, g_s: np.ndarray, g_u_last: np.ndarray, g_b_last: np.ndarray, need_x: bool,
-                 need_state: bool) -> tuple[np.ndarray, ...]:
+                 need_state: bool) -> tuple[Optional[np.ndarray], ...]:
         """Float64 gradients of ``x``, ``weight``, ``rec_weight`` (None without), ``raw``, ``u0``, ``b0``,
         ``s0`` from those of ``spikes`` and of ``u``, ``b`` (that of ``x`` zeros unless ``need_x``, those of
         the state without the recurrent path unless ``need_state``)."""
-        g_x, g_w, g_w_rec, g_params, g_u0, g_b0, g_s0 = kernels.ltc_backward(
-            self.trace, self.x, self.w_int.astype(np.float64), self.w_rec.astype(np.float64), self.recurrent,
-            self.weight_exp, self.p_int, *self.state, g_s, g_u_last, g_b_last, _KNOTS, need_x, need_state)
-        g_w_rec = None if self.w_rec_slope is None else g_w_rec * self.w_rec_slope
-        return g_x, g_w * self.w_slope, g_w_rec, g_params * self.p_slope, g_u0, g_b0, g_s0
+        g_x, g_w, g_w_rec, *rest = kernels.ltc_chunk_backward(
+            self.trace, self.quant, self.x, self.recurrent, self.weight_exp, *self.state, g_s, g_u_last, g_b_last,
+            _KNOTS, need_x, need_state)
+        return (g_x, g_w, g_w_rec if self.recurrent else None, *rest)
 
 
 class ReadoutChunk:
@@ -171,19 +169,16 @@ class ReadoutChunk:
     after every step."""
 
     def __init__(self, x: np.ndarray, weight: Tensor, raw: Tensor, u0: Tensor, weight_exp: int) -> None:
-        self.w_int, self.w_slope = quantize_weight(weight, weight_exp)
-        self.p_int, self.p_slope = quantize_params(raw, ReadoutIntParams._fields)
         self.x, self.weight_exp, self.u0 = x, weight_exp, _state(u0)
-        self.trace = kernels.readout_forward(x, self.w_int, weight_exp, self.p_int, self.u0, _KNOTS)
+        self.quant, self.trace = kernels.readout_chunk_forward(
+            x, _array(weight), weight_exp, _array(raw), *_param_bounds(ReadoutIntParams._fields), self.u0, _KNOTS)
         self.u = self.trace[1]
 
     def backward(self, g_out: np.ndarray, need_x: bool) -> tuple[np.ndarray, ...]:
         """Float64 gradients of ``x`` (zeros unless ``need_x``), ``weight``, ``raw`` and ``u0`` from that
         of ``u`` (``g_out [T, B, K]``, any layout)."""
-        g_x, g_w, g_params, g_u0 = kernels.readout_backward(
-            self.trace, self.x, self.w_int.astype(np.float64), self.weight_exp, self.p_int, self.u0, g_out, _KNOTS,
-            need_x)
-        return g_x, g_w * self.w_slope, g_params * self.p_slope, g_u0
+        return kernels.readout_chunk_backward(self.trace, self.quant, self.x, self.weight_exp, self.u0, g_out,
+                                              _KNOTS, need_x)
 
 
 class _LTCLayer(torch.autograd.Function):
