@@ -143,6 +143,18 @@ def _feed_forward(x: np.ndarray, w_t: np.ndarray, weight_exp: int, out: np.ndarr
 
 # ----------------------------------------------------------------------------- the steps
 @njit(inline="always")
+def _spiking(t: int, b: int, s0: np.ndarray, s_all: np.ndarray, fired: np.ndarray) -> int:
+    """Write the indices of the neurons of sample ``b`` that spiked at step ``t - 1`` (``s0`` at
+    ``t = 0``) to ``fired``; return how many there are."""
+    count = 0
+    for m in range(fired.shape[0]):
+        if (s0[b, m] != 0 if t == 0 else s_all[t - 1, b, m] != 0):
+            fired[count] = m
+            count += 1
+    return count
+
+
+@njit(inline="always")
 def _previous(t: int, b: int, n: int, u0: np.ndarray, b0: np.ndarray, s0: np.ndarray, u_all: np.ndarray,
               b_all: np.ndarray, s_all: np.ndarray) -> tuple[int, int, int]:
     """The state ``u, b, s`` of neuron ``n`` of sample ``b`` before step ``t``: the initial state at
@@ -205,21 +217,18 @@ def ltc_forward(x: np.ndarray, w: np.ndarray, w_rec: np.ndarray, recurrent: bool
     b_all = np.empty((steps, batch, n_out), np.int32)
     s_all = np.empty((steps, batch, n_out), np.int8)
     w_t = np.ascontiguousarray(w.T)
-    w_rec_t = np.ascontiguousarray(w_rec.T)
-    r = np.empty(n_out, np.int64)
+    fired = np.empty(n_out, np.int64)
     for t in range(steps):
         for b in range(batch):
             a = a_all[t, b]
             _feed_forward(x[t, b], w_t, weight_exp, a)
             if recurrent:  # Lava's recurrent Dense: its own sum of the last step's spikes, its own shift
-                r[:] = 0
-                for m in range(n_out):
-                    if (s0[b, m] != 0 if t == 0 else s_all[t - 1, b, m] != 0):
-                        row = w_rec_t[m]
-                        for n in range(n_out):
-                            r[n] += row[n]
+                count = _spiking(t, b, s0, s_all, fired)
                 for n in range(n_out):
-                    a[n] += _dense_shift(r[n], weight_exp)
+                    row, r = w_rec[n], 0
+                    for j in range(count):
+                        r += row[fired[j]]
+                    a[n] += _dense_shift(r, weight_exp)
             for n in range(n_out):
                 u_prev, b_prev, s_prev = _previous(t, b, n, u0, b0, s0, u_all, b_all, s_all)
                 q = _ltc_step(a[n], u_prev, b_prev, s_prev, p, n, knots)
@@ -252,8 +261,8 @@ def readout_forward(x: np.ndarray, w: np.ndarray, weight_exp: int, p: np.ndarray
 @njit(inline="always")
 def _dense_backward(g_a: np.ndarray, x: np.ndarray, w: np.ndarray, weight_exp: int, need_x: bool
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Gradients of a ``Dense``'s input (zeros unless ``need_x``) and integer weights (float64
-    ``w [N, C]``) from that of its output ``g_a [T, B, N]``: ``g_x = g_a w 2**e``,
+    """Gradients of a ``Dense``'s input (zeros unless ``need_x``) and integer weights (``w [N, C]``)
+    from that of its output ``g_a [T, B, N]``: ``g_x = g_a w 2**e``,
     ``g_w = sum_{t,b} g_a x 2**e`` (``dense_int``'s shift passes ``2**weight_exp``)."""
     scale = 2.0 ** weight_exp
     n_out = g_a.shape[2]
@@ -268,29 +277,30 @@ def _dense_backward(g_a: np.ndarray, x: np.ndarray, w: np.ndarray, weight_exp: i
                         row[n] += xv * grad[n]
     g_w = g_w_t.T * scale
     if need_x:
-        return (np.dot(g_a.reshape(-1, g_a.shape[2]), w) * scale).reshape(x.shape), g_w
+        return (np.dot(g_a.reshape(-1, g_a.shape[2]), w.astype(np.float64)) * scale).reshape(x.shape), g_w
     return np.zeros(x.shape), g_w
 
 
 @njit(cache=True)
-def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], x: np.ndarray, w: np.ndarray,
-                 w_rec: np.ndarray, recurrent: bool, weight_exp: int, p: np.ndarray, u0: np.ndarray,
-                 b0: np.ndarray, s0: np.ndarray, g_s: np.ndarray, g_u_last: np.ndarray, g_b_last: np.ndarray,
-                 knots: np.ndarray, need_x: bool, need_state: bool
+def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], quant: tuple, x: np.ndarray,
+                 recurrent: bool, weight_exp: int, u0: np.ndarray, b0: np.ndarray, s0: np.ndarray, g_s: np.ndarray,
+                 g_u_last: np.ndarray, g_b_last: np.ndarray, knots: np.ndarray, need_x: bool, need_state: bool
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Straight-through gradients of :func:`ltc_forward` (whose outputs are ``trace``) from those of
-    the spikes (``g_s [T, B, N]``) and of the state after the last step (``g_u_last``, ``g_b_last``).
+    """Straight-through gradients of :func:`ltc_chunk_forward` (whose outputs are ``quant`` and
+    ``trace``) from those of the spikes (``g_s [T, B, N]``) and of the state after the last step
+    (``g_u_last``, ``g_b_last``).
 
-    Arguments as :func:`ltc_forward`, with ``w``, ``w_rec`` the ``Dense`` integers as float64
-    (``g_s`` in any memory layout). Every step's intermediate integers are recomputed from
-    ``trace`` by the forward's own step. Returns the gradients of the
-    input ``x`` (zeros unless ``need_x``), of the integer weights ``w`` and ``w_rec``, of the
-    integer parameters ``p [10, N]`` and of the initial state ``u0``, ``b0``, ``s0`` (that of
-    ``s0`` without its path through ``w_rec`` unless ``need_state``). Rules
+    Arguments as :func:`ltc_forward` (``g_s`` in any memory layout). Every step's intermediate
+    integers are recomputed from ``trace`` by the forward's own step. Returns the gradients of
+    the input ``x`` (zeros unless ``need_x``), of the float weights ``w`` and ``w_rec`` (``[0, 0]``
+    when not recurrent) and parameters ``raw [10, N]`` (through the rounding: times the
+    straight-through factors of ``quant``), and of the initial state ``u0``, ``b0``, ``s0`` (that
+    of ``s0`` without its path through ``w_rec`` unless ``need_state``). Rules
     (``lava_fptt.neurons.ltc_train``): a right shift by ``n`` passes ``2**-n``, the sigmoid
     the slope of its segment, a saturation 1 inside its range and 0 outside, a spike the
     Gaussian surrogate of ``(u_in - theta) / 4096``, in units of 1/4096 of the membrane.
     """
+    w, w_slope, w_rec, w_rec_slope, p, p_slope = quant
     a_all, u_all, b_all, s_all = trace
     steps, batch, n_out = g_s.shape
     g_a = np.empty((steps, batch, n_out))
@@ -299,7 +309,8 @@ def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], x
     g_b = g_b_last.copy()
     g_carry = np.zeros((batch, n_out))
     rec_scale = 2.0 ** weight_exp
-    w_rec_scaled = w_rec * rec_scale
+    carried = recurrent and (steps > 1 or need_state)  # any gradient of s[t-1] through W_r to carry
+    w_rec_scaled = w_rec * rec_scale if carried else np.zeros((0, 0))
     for t in range(steps - 1, -1, -1):
         for b in range(batch):
             for n in range(n_out):
@@ -342,26 +353,31 @@ def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], x
         if recurrent and (t > 0 or need_state):  # d s[t-1] through the recurrent Dense: g_a[t] W_r 2**e
             g_carry += np.dot(g_a[t], w_rec_scaled)
     g_x, g_w = _dense_backward(g_a, x, w, weight_exp, need_x)
-    g_w_rec_t = np.zeros((n_out, n_out))  # [m, n]: rows written contiguously, transposed at the end
+    g_w_rec = np.zeros((n_out, n_out) if recurrent else (0, 0))
     if recurrent:  # sum_{t,b} g_a[t, b, n] s[t-1, b, m] 2**e, over the spikes only
+        fired = np.empty(n_out, np.int64)
         for t in range(steps):
             for b in range(batch):
                 grad = g_a[t, b]
-                for m in range(n_out):
-                    if (s0[b, m] != 0 if t == 0 else s_all[t - 1, b, m] != 0):
-                        row = g_w_rec_t[m]
-                        for n in range(n_out):
-                            row[n] += grad[n]
-    g_w_rec = g_w_rec_t.T * rec_scale
-    return g_x, g_w, g_w_rec, g_params, g_u, g_b, g_carry
+                count = _spiking(t, b, s0, s_all, fired)
+                for n in range(n_out):
+                    row = g_w_rec[n]
+                    for j in range(count):
+                        row[fired[j]] += grad[n]
+        for n in range(n_out):
+            for m in range(n_out):
+                g_w_rec[n, m] = g_w_rec[n, m] * rec_scale * w_rec_slope[n, m]
+    return g_x, g_w * w_slope, g_w_rec, g_params * p_slope, g_u, g_b, g_carry
 
 
 @njit(cache=True)
-def readout_backward(trace: tuple[np.ndarray, np.ndarray], x: np.ndarray, w: np.ndarray, weight_exp: int,
-                     p: np.ndarray, u0: np.ndarray, g_out: np.ndarray, knots: np.ndarray, need_x: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Straight-through gradients of :func:`readout_forward` (outputs ``trace``) from those of its
-    output ``u`` (``g_out [T, B, K]``; ``w`` as float64): of the input, the integer weights, the
-    parameters ``[4, K]`` and ``u0``."""
+def readout_backward(trace: tuple[np.ndarray, np.ndarray], quant: tuple, x: np.ndarray, weight_exp: int,
+                     u0: np.ndarray, g_out: np.ndarray, knots: np.ndarray, need_x: bool
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Straight-through gradients of :func:`readout_chunk_forward` (outputs ``quant``, ``trace``) from
+    those of its output ``u`` (``g_out [T, B, K]``): of the input, the float weights and parameters
+    ``[4, K]`` (through the rounding) and ``u0``."""
+    w, w_slope, p, p_slope = quant
     a_all, u_all = trace
     steps, batch, n_out = g_out.shape
     g_a = np.empty((steps, batch, n_out))
@@ -386,12 +402,13 @@ def readout_backward(trace: tuple[np.ndarray, np.ndarray], x: np.ndarray, w: np.
                 g_params[3, n] += ga
                 carry[b, n] = g_u * ((1.0 - tau) + du * s_m * p[1, n])
     g_x, g_w = _dense_backward(g_a, x, w, weight_exp, need_x)
-    return g_x, g_w, g_params, carry
+    return g_x, g_w * w_slope, g_params * p_slope, carry
 
 
 # ----------------------------------------------------------------------------- a layer's chunk, whole
-# One call each way per layer and chunk (the rounding and the straight-through factors inside): at one
-# step per chunk the calls' fixed costs, not the arithmetic, are most of a training step.
+# One call each way per layer and chunk, the rounding and its straight-through factors inside (the
+# backward's are applied by ltc_backward / readout_backward): at one step per chunk the calls' fixed
+# costs, not the arithmetic, are most of a training step.
 @njit(cache=True)
 def ltc_chunk_forward(x: np.ndarray, w: np.ndarray, w_rec: np.ndarray, recurrent: bool, weight_exp: int,
                       raw: np.ndarray, scale: np.ndarray, lo: np.ndarray, hi: np.ndarray, u0: np.ndarray,
@@ -408,33 +425,9 @@ def ltc_chunk_forward(x: np.ndarray, w: np.ndarray, w_rec: np.ndarray, recurrent
 
 
 @njit(cache=True)
-def ltc_chunk_backward(trace: tuple, quant: tuple, x: np.ndarray, recurrent: bool, weight_exp: int,
-                       u0: np.ndarray, b0: np.ndarray, s0: np.ndarray, g_s: np.ndarray, g_u_last: np.ndarray,
-                       g_b_last: np.ndarray, knots: np.ndarray, need_x: bool, need_state: bool) -> tuple:
-    """:func:`ltc_backward` of :func:`ltc_chunk_forward`'s results, through the rounding: the gradients
-    of ``x``, of the float ``w``, ``w_rec``, ``raw`` and of the initial state."""
-    w_int, w_slope, w_rec, w_rec_slope, p_int, p_slope = quant
-    g_x, g_w, g_w_rec, g_params, g_u0, g_b0, g_s0 = ltc_backward(
-        trace, x, w_int.astype(np.float64), w_rec.astype(np.float64), recurrent, weight_exp, p_int, u0, b0, s0,
-        g_s, g_u_last, g_b_last, knots, need_x, need_state)
-    g_w_rec = g_w_rec * w_rec_slope if recurrent else np.zeros((0, 0))
-    return g_x, g_w * w_slope, g_w_rec, g_params * p_slope, g_u0, g_b0, g_s0
-
-
-@njit(cache=True)
 def readout_chunk_forward(x: np.ndarray, w: np.ndarray, weight_exp: int, raw: np.ndarray, scale: np.ndarray,
                           lo: np.ndarray, hi: np.ndarray, u0: np.ndarray, knots: np.ndarray) -> tuple:
     """As :func:`ltc_chunk_forward` for :func:`readout_forward`: ``(w, w_slope, p, p_slope)`` and the trace."""
     w_int, w_slope = quantize_weight(w, weight_exp)
     p_int, p_slope = quantize_params(raw, scale, lo, hi)
     return (w_int, w_slope, p_int, p_slope), readout_forward(x, w_int, weight_exp, p_int, u0, knots)
-
-
-@njit(cache=True)
-def readout_chunk_backward(trace: tuple, quant: tuple, x: np.ndarray, weight_exp: int, u0: np.ndarray,
-                           g_out: np.ndarray, knots: np.ndarray, need_x: bool) -> tuple:
-    """:func:`readout_backward` through the rounding: the gradients of ``x``, ``w``, ``raw`` and ``u0``."""
-    w_int, w_slope, p_int, p_slope = quant
-    g_x, g_w, g_params, g_u0 = readout_backward(trace, x, w_int.astype(np.float64), weight_exp, p_int, u0, g_out,
-                                                knots, need_x)
-    return g_x, g_w * w_slope, g_params * p_slope, g_u0

@@ -157,7 +157,7 @@ class LTCChunk:
         """Float64 gradients of ``x``, ``weight``, ``rec_weight`` (None without), ``raw``, ``u0``, ``b0``,
         ``s0`` from those of ``spikes`` and of ``u``, ``b`` (that of ``x`` zeros unless ``need_x``, those of
         the state without the recurrent path unless ``need_state``)."""
-        g_x, g_w, g_w_rec, *rest = kernels.ltc_chunk_backward(
+        g_x, g_w, g_w_rec, *rest = kernels.ltc_backward(
             self.trace, self.quant, self.x, self.recurrent, self.weight_exp, *self.state, g_s, g_u_last, g_b_last,
             _KNOTS, need_x, need_state)
         return (g_x, g_w, g_w_rec if self.recurrent else None, *rest)
@@ -177,7 +177,7 @@ class ReadoutChunk:
     def backward(self, g_out: np.ndarray, need_x: bool) -> tuple[np.ndarray, ...]:
         """Float64 gradients of ``x`` (zeros unless ``need_x``), ``weight``, ``raw`` and ``u0`` from that
         of ``u`` (``g_out [T, B, K]``, any layout)."""
-        return kernels.readout_chunk_backward(self.trace, self.quant, self.x, self.weight_exp, self.u0, g_out,
+        return kernels.readout_backward(self.trace, self.quant, self.x, self.weight_exp, self.u0, g_out,
                                               _KNOTS, need_x)
 
 
