@@ -97,9 +97,14 @@ class LTCNetwork(SpikingNetwork):
             runs.append(block.chunk_forward(h))
             out = block.chunk_output(runs[-1])
             h = out.astype(h.dtype, copy=False)
-        output = torch.from_numpy(h).permute(1, 2, 0).requires_grad_()
-        loss = loss_fn(output, target, start, num_steps)
-        (grad,) = torch.autograd.grad(loss, output)
+        output = torch.from_numpy(h).permute(1, 2, 0)
+        value_and_grad = getattr(loss_fn, "value_and_grad", None)  # the loss's gradient without autograd
+        if value_and_grad is not None:
+            loss, grad = value_and_grad(output, target, start, num_steps)
+        else:
+            output.requires_grad_()
+            loss = loss_fn(output, target, start, num_steps)
+            (grad,) = torch.autograd.grad(loss, output)
         g = grad.permute(2, 0, 1).numpy().astype(out.dtype, copy=False)
         for index in range(len(blocks) - 1, -1, -1):
             g = blocks[index].chunk_backward(runs[index], g, need_x=index > 0)

@@ -137,6 +137,25 @@ class LastStepCrossEntropy:
             loss = loss * ((start + output.shape[-1]) / num_steps)
         return loss
 
+    @torch.no_grad()
+    def value_and_grad(self, output: torch.Tensor, target: torch.Tensor, start: int,
+                       num_steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss and its gradient with respect to ``output``, without autograd: the numbers
+        autograd gives through :meth:`__call__` (the same kernels in the same order: the
+        cross-entropy is log-softmax and NLL, and their backward functions), for a model that
+        computes its own backward (:meth:`lava_fptt.models.ltc.LTCNetwork.forward_backward`),
+        where autograd's engine would cost more than the rest of a one-step chunk."""
+        log_p = torch.log_softmax(self.gain * output[..., -1], 1)
+        loss, total = torch.ops.aten.nll_loss_forward(log_p, target, None, 1, -100)  # 1: the mean
+        g_loss = torch.ones_like(loss)
+        if self.late_weighting:
+            weight = (start + output.shape[-1]) / num_steps
+            loss, g_loss = loss * weight, g_loss * weight
+        g_log_p = torch.ops.aten.nll_loss_backward(g_loss, log_p, target, None, 1, -100, total)
+        grad = torch.zeros_like(output)
+        grad[..., -1] = torch.ops.aten._log_softmax_backward_data(g_log_p, log_p, 1, log_p.dtype) * self.gain
+        return loss, grad
+
 
 def sequence_loss(output_kind: str, gain: float = 8.0, late_weighting: bool = False) -> SequenceLoss:
     """The loss for a network's ``output_kind``: spike rates (``"spikes"``) or a graded readout (``"readout"``)."""
