@@ -153,10 +153,11 @@ class _LiquidBlock(StatefulBlock):
         """Accumulate float64 gradients of the weights, the recurrent weights and the raw parameters
         (``[P, N]``) into the trainable parameters' ``.grad`` as autograd does: rounded to the
         parameter's dtype, then added (set when there is none)."""
-        pairs = [(self.weight, g_w), (self.rec_weight, g_w_rec)]
-        pairs += [(getattr(self, name), g) for name, g in zip(self._int_params._fields, g_params)]
+        params = self._parameters  # the module's own table: no attribute lookup per parameter
+        pairs = [(params["weight"], g_w), (params.get("rec_weight"), g_w_rec)]
+        pairs += [(params.get(name), g) for name, g in zip(self._int_params._fields, g_params)]  # buffers: None
         for param, grad in pairs:
-            if isinstance(param, nn.Parameter) and param.requires_grad and grad is not None:
+            if param is not None and param.requires_grad and grad is not None:
                 if param.grad is None:
                     param.grad = as_tensor(grad, param)
                 else:
