@@ -8,7 +8,7 @@ import torch
 
 from lava_fptt.models.network import NetworkConfig, SpikingNetwork
 from lava_fptt.training.config import make_optimizer
-from lava_fptt.training.engine import sequence_loss, step_every_chunk
+from lava_fptt.training.engine import LastStepCrossEntropy, RateCrossEntropy, sequence_loss
 from lava_fptt.training.methods import make_method
 
 
@@ -44,12 +44,28 @@ class Autograd(torch.nn.Module):
         self.net.detach_state()
 
 
+@pytest.mark.parametrize("late_weighting", [False, True])
+def test_the_last_step_loss_and_its_gradient_without_autograd_are_autograds(late_weighting) -> None:
+    loss_fn = LastStepCrossEntropy(8.0, late_weighting=late_weighting)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        output = torch.randn(7, 10, 3, generator=gen) * 3
+        target = torch.randint(0, 10, (7,), generator=gen)
+        leaf = output.clone().requires_grad_()
+        loss = loss_fn(leaf, target, 5, 41)
+        (grad,) = torch.autograd.grad(loss, leaf)
+        value, fast = loss_fn.value_and_grad(output, target, 5, 41)
+        assert torch.equal(value, loss.detach()) and torch.equal(fast, grad)
+
+
 @pytest.mark.parametrize("sizes, recurrent", [((5, 12, 4), True), ((5, 12, 9, 4), False), ((5, 12, 9, 4), True)])
 @pytest.mark.parametrize("chunk", [1, 3])
-def test_one_chunk_gives_autograds_output_loss_gradients_and_state(sizes, recurrent, chunk) -> None:
+@pytest.mark.parametrize("loss_fn", [LastStepCrossEntropy(8.0, late_weighting=True), RateCrossEntropy(4.0)],
+                         ids=["last-step", "autograd-loss"])
+def test_one_chunk_gives_autograds_output_loss_gradients_and_state(sizes, recurrent, chunk, loss_fn) -> None:
+    """Bit for bit; a loss without ``value_and_grad`` (here the rate loss) through autograd on the output."""
     net = network(sizes, recurrent)
     x, y = batch(sizes, 7)
-    loss_fn = sequence_loss("readout", late_weighting=True)
     twin = copy.deepcopy(net)
     for model in (net, twin):  # a first chunk through autograd, to start the second from a carried state
         model.reset_state()
@@ -88,6 +104,17 @@ def test_training_with_it_is_training_through_autograd(algo, options) -> None:
         assert loss_f == loss_a and torch.equal(out_f, out_a)
     for (name, p), q in zip(net.named_parameters(), twin.net.parameters()):
         assert torch.equal(p, q), name
+
+
+def test_frozen_parameters_get_no_gradient() -> None:
+    sizes = (5, 12, 4)
+    net = network(sizes, recurrent=True)
+    net.layers[0].mem_gate_i.requires_grad_(False)
+    net.layers[1].weight.requires_grad_(False)
+    x, y = batch(sizes, 3)
+    net.forward_backward(x, y, sequence_loss("readout"), 0, 3)
+    assert net.layers[0].mem_gate_i.grad is None and net.layers[1].weight.grad is None
+    assert net.layers[0].weight.grad is not None and net.layers[1].bias.grad is not None
 
 
 def test_it_declines_what_it_does_not_compute() -> None:

@@ -7,15 +7,20 @@ dwarfs its arithmetic at the sizes trained here (32 x 128), and a chunk of one s
 (FPTT's update every step) pays it at every step. These loops compute the same
 numbers element by element in machine code (numba, compiled once and cached on disk):
 
-- :func:`ltc_forward` / :func:`readout_forward`: the weight and parameter rounding,
-  the ``Dense`` sums (Lava's: the feed-forward and the recurrent one shifted by
-  ``weight_exp`` each on its own) and the integer step of
+- :func:`ltc_chunk_forward` / :func:`readout_chunk_forward`: the weight and parameter
+  rounding (:func:`quantize_weight`, :func:`quantize_params`), then :func:`ltc_forward` /
+  :func:`readout_forward`: the ``Dense`` sums (Lava's: the feed-forward and the
+  recurrent one shifted by ``weight_exp`` each on its own) and the integer step of
   :func:`~lava_fptt.neurons.ltc.ltc_step_int_parts` /
-  :func:`~lava_fptt.neurons.ltc.readout_step_int_parts` for every step, keeping every
-  intermediate integer (:class:`~lava_fptt.neurons.ltc.LTCStepParts` order);
+  :func:`~lava_fptt.neurons.ltc.readout_step_int_parts` for every step, keeping the
+  integers the backward recomputes the rest from;
 - :func:`ltc_backward` / :func:`readout_backward`: the straight-through gradient of that
   arithmetic (the rules of :mod:`lava_fptt.neurons.ltc_train`), walked back in time,
-  with the gradients of the parameters, weights and input in the same pass.
+  with the gradients of the parameters, weights (through the rounding) and input in the
+  same pass.
+
+One call each way per layer and chunk: at one step per chunk (FPTT's update every step)
+the fixed cost of a call is a good part of the step's time.
 
 The step functions of :mod:`lava_fptt.neurons.ltc` stay the definition (Lava's
 ``fixed_pt`` models run them); these loops are its compiled form for training and are
@@ -406,9 +411,6 @@ def readout_backward(trace: tuple[np.ndarray, np.ndarray], quant: tuple, x: np.n
 
 
 # ----------------------------------------------------------------------------- a layer's chunk, whole
-# One call each way per layer and chunk, the rounding and its straight-through factors inside (the
-# backward's are applied by ltc_backward / readout_backward): at one step per chunk the calls' fixed
-# costs, not the arithmetic, are most of a training step.
 @njit(cache=True)
 def ltc_chunk_forward(x: np.ndarray, w: np.ndarray, w_rec: np.ndarray, recurrent: bool, weight_exp: int,
                       raw: np.ndarray, scale: np.ndarray, lo: np.ndarray, hi: np.ndarray, u0: np.ndarray,

@@ -26,6 +26,11 @@ whose forward and backward are each one call of a compiled loop
 Both agree with autograd through the composed form up to floating-point rounding
 (tested). A recurrent layer's ``W_r s[t-1]`` is added inside the time loop, as Lava's
 recurrent ``Dense`` delivers it (:func:`~lava_fptt.neurons.dense.dense_int`).
+
+:class:`LTCChunk` and :class:`ReadoutChunk` are those two calls outside autograd, the
+one implementation behind the autograd nodes and behind
+:meth:`lava_fptt.models.ltc.LTCNetwork.forward_backward`, which runs a whole network's
+chunk without recording a graph (FPTT's update every step).
 """
 from __future__ import annotations
 
