@@ -87,7 +87,7 @@ class LTCNetwork(SpikingNetwork):
         (``quantized=False``), inputs off the CPU, or gradients disabled. The engine's
         dispatch point: :func:`~lava_fptt.training.engine.step_every_chunk`.
         """
-        blocks = self.layers
+        blocks: list[Any] = self.layers  # LTC blocks (ltc_stack)
         if x.device.type != "cpu" or not torch.is_grad_enabled() or not all(b.quantized for b in blocks):
             return None
         self._accept(x)

@@ -158,7 +158,7 @@ class LTCChunk:
         self.u, self.b = u[-1].astype(np.float64), b[-1].astype(np.float64)
 
     def backward(self, g_s: np.ndarray, g_u_last: np.ndarray, g_b_last: np.ndarray, need_x: bool,
-                 need_state: bool) -> tuple[Optional[np.ndarray], ...]:
+                 need_state: bool) -> tuple[Any, ...]:
         """Float64 gradients of ``x``, ``weight``, ``rec_weight`` (None without), ``raw``, ``u0``, ``b0``,
         ``s0`` from those of ``spikes`` and of ``u``, ``b`` (that of ``x`` zeros unless ``need_x``, those of
         the state without the recurrent path unless ``need_state``)."""
