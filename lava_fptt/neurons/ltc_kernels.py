@@ -148,18 +148,6 @@ def _feed_forward(x: np.ndarray, w_t: np.ndarray, weight_exp: int, out: np.ndarr
 
 # ----------------------------------------------------------------------------- the steps
 @njit(inline="always")
-def _spiking(t: int, b: int, s0: np.ndarray, s_all: np.ndarray, fired: np.ndarray) -> int:
-    """Write the indices of the neurons of sample ``b`` that spiked at step ``t - 1`` (``s0`` at
-    ``t = 0``) to ``fired``; return how many there are."""
-    count = 0
-    for m in range(fired.shape[0]):
-        if (s0[b, m] != 0 if t == 0 else s_all[t - 1, b, m] != 0):
-            fired[count] = m
-            count += 1
-    return count
-
-
-@njit(inline="always")
 def _previous(t: int, b: int, n: int, u0: np.ndarray, b0: np.ndarray, s0: np.ndarray, u_all: np.ndarray,
               b_all: np.ndarray, s_all: np.ndarray) -> tuple[int, int, int]:
     """The state ``u, b, s`` of neuron ``n`` of sample ``b`` before step ``t``: the initial state at
@@ -222,18 +210,21 @@ def ltc_forward(x: np.ndarray, w: np.ndarray, w_rec: np.ndarray, recurrent: bool
     b_all = np.empty((steps, batch, n_out), np.int32)
     s_all = np.empty((steps, batch, n_out), np.int8)
     w_t = np.ascontiguousarray(w.T)
-    fired = np.empty(n_out, np.int64)
+    w_rec_t = np.ascontiguousarray(w_rec.T)  # rows of the spiking neurons added whole (vectorized)
+    r = np.empty(n_out, np.int64)
     for t in range(steps):
         for b in range(batch):
             a = a_all[t, b]
             _feed_forward(x[t, b], w_t, weight_exp, a)
             if recurrent:  # Lava's recurrent Dense: its own sum of the last step's spikes, its own shift
-                count = _spiking(t, b, s0, s_all, fired)
+                r[:] = 0
+                for m in range(n_out):
+                    if (s0[b, m] != 0 if t == 0 else s_all[t - 1, b, m] != 0):
+                        row = w_rec_t[m]
+                        for n in range(n_out):
+                            r[n] += row[n]
                 for n in range(n_out):
-                    row, r = w_rec[n], 0
-                    for j in range(count):
-                        r += row[fired[j]]
-                    a[n] += _dense_shift(r, weight_exp)
+                    a[n] += _dense_shift(r[n], weight_exp)
             for n in range(n_out):
                 u_prev, b_prev, s_prev = _previous(t, b, n, u0, b0, s0, u_all, b_all, s_all)
                 q = _ltc_step(a[n], u_prev, b_prev, s_prev, p, n, knots)
@@ -360,18 +351,18 @@ def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], q
     g_x, g_w = _dense_backward(g_a, x, w, weight_exp, need_x)
     g_w_rec = np.zeros((n_out, n_out) if recurrent else (0, 0))
     if recurrent:  # sum_{t,b} g_a[t, b, n] s[t-1, b, m] 2**e, over the spikes only
-        fired = np.empty(n_out, np.int64)
+        g_w_rec_t = np.zeros((n_out, n_out))  # [m, n]: rows added whole (vectorized), transposed at the end
         for t in range(steps):
             for b in range(batch):
                 grad = g_a[t, b]
-                count = _spiking(t, b, s0, s_all, fired)
-                for n in range(n_out):
-                    row = g_w_rec[n]
-                    for j in range(count):
-                        row[fired[j]] += grad[n]
+                for m in range(n_out):
+                    if (s0[b, m] != 0 if t == 0 else s_all[t - 1, b, m] != 0):
+                        row = g_w_rec_t[m]
+                        for n in range(n_out):
+                            row[n] += grad[n]
         for n in range(n_out):
             for m in range(n_out):
-                g_w_rec[n, m] = g_w_rec[n, m] * rec_scale * w_rec_slope[n, m]
+                g_w_rec[n, m] = g_w_rec_t[m, n] * rec_scale * w_rec_slope[n, m]
     return g_x, g_w * w_slope, g_w_rec, g_params * p_slope, g_u, g_b, g_carry
 
 
