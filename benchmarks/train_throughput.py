@@ -9,6 +9,8 @@ and 10 classes. Cases:
   imported from there): a recurrent LTC network, quantization-aware, trained with BPTT
   and with FPTT (an update every step, the reference's setting; and chunks of 8 steps), Adam as each version's
   trainer builds it (``make_optimizer`` where the code has it);
+- ``ltc-prev`` (with ``--previous REV``): the LTC code of another commit, extracted the same
+  way, e.g. the one before a change, to show what the change did to each method;
 - ``cuba-rec``: recurrent slayer CUBA, BPTT;
 - ``gru``: ``torch.nn.GRU`` of 128 units and a linear readout, BPTT.
 
@@ -19,7 +21,7 @@ waiting for a core). Cases are run ``--repeats`` times interleaved and the best 
 Ratios are against ``ltc-old`` with the same method and against the GRU, all measured in
 this one run.
 
-Run: ``python benchmarks/train_throughput.py [--repeats 3] [--batches 5] [--baseline REV]``.
+Run: ``python benchmarks/train_throughput.py [--repeats 3] [--batches 5] [--baseline REV] [--previous REV]``.
 Writes ``benchmarks/results/train_throughput.json``.
 """
 from __future__ import annotations
@@ -90,6 +92,7 @@ def worker(model: str, algo: str, batch: int, steps: int, inputs: int, hidden: i
 
 def extract(rev: str, into: pathlib.Path) -> pathlib.Path:
     """The packages ``lava_fptt`` and ``netx_export`` of commit ``rev`` under ``into``."""
+    into.mkdir(parents=True, exist_ok=True)
     archive = into / "old.tar"
     with open(archive, "wb") as f:
         subprocess.run(["git", "-C", str(ROOT), "archive", rev, "lava_fptt", "netx_export"], stdout=f, check=True)
@@ -98,11 +101,11 @@ def extract(rev: str, into: pathlib.Path) -> pathlib.Path:
     return into / "src"
 
 
-def run_case(model: str, algo: str, args: argparse.Namespace, old_src: pathlib.Path) -> dict[str, Any]:
+def run_case(model: str, algo: str, args: argparse.Namespace, sources: dict[str, pathlib.Path]) -> dict[str, Any]:
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    if model == "ltc-old":
-        env["PYTHONPATH"] = str(old_src)
-    job = {"model": "ltc" if model == "ltc-old" else model, "algo": algo, "batch": args.batch,
+    if model in sources:  # the LTC code of another commit
+        env["PYTHONPATH"] = str(sources[model])
+    job = {"model": "ltc" if model in sources else model, "algo": algo, "batch": args.batch,
            "steps": args.steps, "inputs": args.inputs, "hidden": args.hidden, "batches": args.batches}
     out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(job)], env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -118,34 +121,48 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=5, help="timed batches per case (default: 5)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of every case; the best is kept")
     parser.add_argument("--baseline", default=BASELINE, help=f"commit of the old LTC code (default: {BASELINE})")
+    parser.add_argument("--previous", help="also time the LTC code of this commit (cases ltc-prev)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(**json.loads(args.worker))))
         return
     best: dict[str, float] = {}
+    rates: dict[str, list[float]] = {}
+    cases = CASES
     with tempfile.TemporaryDirectory() as tmp:
-        old_src = extract(args.baseline, pathlib.Path(tmp))
+        sources = {"ltc-old": extract(args.baseline, pathlib.Path(tmp) / "old")}
+        if args.previous:
+            sources["ltc-prev"] = extract(args.previous, pathlib.Path(tmp) / "prev")
+            cases = [c for algo in ("bptt", "fptt", "fptt8") for c in (("ltc-old", algo), ("ltc-prev", algo),
+                                                                        ("ltc", algo))] + CASES[-2:]
         for repeat in range(args.repeats):
-            for model, algo in CASES:
-                r = run_case(model, algo, args, old_src)
+            for model, algo in cases:
+                r = run_case(model, algo, args, sources)
                 rate = r["sample_steps"] / r["cpu_s"]
                 key = f"{model} {algo}"
                 best[key] = max(best.get(key, 0.0), rate)
+                rates.setdefault(key, []).append(rate)
                 print(f"[{repeat + 1}/{args.repeats}] {key:<14} {rate:9.0f} sample-steps/CPU s "
                       f"(wall {r['sample_steps'] / r['wall_s']:.0f})", file=sys.stderr, flush=True)
     gru = best["gru bptt"]
     print(f"\nbatch {args.batch}, {args.steps} steps, {args.inputs}-{args.hidden}-10, one thread, "
-          f"best of {args.repeats}; baseline {args.baseline}\n")
-    print("| case | sample-steps / CPU s | / old LTC (same method) | / GRU |")
-    print("|---|---|---|---|")
+          f"best of {args.repeats}; baseline {args.baseline}" + (f", previous {args.previous}" if args.previous
+                                                                  else "") + "\n")
+    print("| case | sample-steps / CPU s | / old LTC (same method) | same, per repeat | / previous | / GRU |")
+    print("|---|---|---|---|---|---|")
     rows = []
     for key, rate in best.items():
         model, algo = key.split()
-        old = best.get(f"ltc-old {algo}") if model == "ltc" else None
-        rows.append({"case": key, "sample_steps_per_cpu_s": round(rate), "vs_old": old and round(rate / old, 2),
+        old = best.get(f"ltc-old {algo}") if model in ("ltc", "ltc-prev") else None
+        prev = best.get(f"ltc-prev {algo}") if model == "ltc" else None
+        spread = [r / o for r, o in zip(rates[key], rates.get(f"ltc-old {algo}", []))] if old else []
+        rows.append({"case": key, "sample_steps_per_cpu_s": round(rate), "per_repeat": [round(r) for r in rates[key]],
+                     "vs_old": old and round(rate / old, 2), "vs_previous": prev and round(rate / prev, 2),
                      "vs_gru": round(rate / gru, 3)})
-        print(f"| {key} | {rate:.0f} | {f'{rate / old:.2f}x' if old else ''} | {rate / gru:.3f} |")
+        print(f"| {key} | {rate:.0f} | {f'{rate / old:.2f}x' if old else ''} | "
+              f"{f'{min(spread):.2f}x to {max(spread):.2f}x' if spread else ''} | "
+              f"{f'{rate / prev:.2f}x' if prev else ''} | {rate / gru:.3f} |")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "train_throughput.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
 

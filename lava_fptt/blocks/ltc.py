@@ -50,7 +50,16 @@ from lava_fptt.neurons.ltc import (
 )
 from lava_fptt.blocks.netx_format import NetxLayer, write_layer
 from lava_fptt.blocks.neuron import StatefulBlock
-from lava_fptt.neurons.ltc_train import QAT_DTYPE, ltc_layer, quantize_params, quantize_weight, readout_layer
+from lava_fptt.neurons.ltc_train import (
+    QAT_DTYPE,
+    LTCChunk,
+    ReadoutChunk,
+    as_tensor,
+    ltc_layer,
+    quantize_params,
+    quantize_weight,
+    readout_layer,
+)
 
 NETX_NEURON_TYPES = {"spiking": "LTC", "readout": "LTC_READOUT"}
 """``neuron/type`` of LTC layers in a netx HDF5 file (format: ``docs/netx_ltc_format.md``)."""
@@ -126,6 +135,35 @@ class _LiquidBlock(StatefulBlock):
         self._state = state
         return torch.stack(out, dim=-1)
 
+    # ------------------------------------------------- chunks without autograd
+    @torch.no_grad()
+    def chunk_forward(self, x: np.ndarray) -> Any:
+        """The quantized forward of ``x [T, B, C]`` (numpy) from the carried state, without autograd.
+
+        Returns the layer's :class:`~lava_fptt.neurons.ltc_train.LTCChunk` (or ``ReadoutChunk``),
+        for :meth:`chunk_output` and :meth:`chunk_backward`; the state after it is carried
+        (detached), and the gradient of the state it started from is not followed (as after
+        ``detach_state()``). For :meth:`lava_fptt.models.ltc.LTCNetwork.forward_backward`.
+        """
+        state = self._carried_state(x.shape[1], None, torch.device("cpu"))
+        chunk, self._state = self._chunk(x, self._raw_params(), state)
+        return chunk
+
+    def _add_grads(self, g_w: np.ndarray, g_w_rec: Optional[np.ndarray], g_params: np.ndarray) -> None:
+        """Accumulate float64 gradients of the weights, the recurrent weights and the raw parameters
+        (``[P, N]``) into the trainable parameters' ``.grad`` as autograd does: rounded to the
+        parameter's dtype, then added (set when there is none)."""
+        params = self._parameters  # the module's own table: no attribute lookup per parameter
+        pairs = [(params["weight"], g_w), (params.get("rec_weight"), g_w_rec)]
+        pairs += [(params.get(name), g) for name, g in zip(self._int_params._fields, g_params)]  # buffers: None
+        for param, grad in pairs:
+            if param is not None and param.requires_grad and grad is not None:
+                if param.grad is None:
+                    param.grad = as_tensor(grad, param)
+                else:
+                    into = param.grad.numpy()
+                    into += grad.astype(into.dtype)
+
     # -------------------------------------------------------------- integer view
     def integer_weights(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The Dense integers used in quantized mode: feed-forward and recurrent (or None)."""
@@ -180,6 +218,24 @@ class _SpikingBlock(_LiquidBlock):
     def _output(self, spikes: torch.Tensor) -> torch.Tensor:
         return spikes
 
+    def _chunk(self, x: np.ndarray, raw: torch.Tensor, state: LTCState) -> tuple[LTCChunk, LTCState]:
+        chunk = LTCChunk(x, self.weight, self.rec_weight, raw, state.u, state.b, state.s, self.weight_exp)
+        return chunk, LTCState(torch.from_numpy(chunk.u), torch.from_numpy(chunk.b),
+                               torch.from_numpy(chunk.spikes[-1]))
+
+    def chunk_output(self, chunk: LTCChunk) -> np.ndarray:
+        """What :meth:`forward` returns for the chunk, as ``[T, B, N]``: the spikes, in the input's dtype."""
+        return chunk.spikes
+
+    def chunk_backward(self, chunk: LTCChunk, grad: np.ndarray, need_x: bool) -> np.ndarray:
+        """Accumulate the gradients of the chunk's loss into the parameters' ``.grad`` from that of
+        :meth:`chunk_output` (``grad [T, B, N]``); return that of the input ``[T, B, C]`` (in its
+        dtype; zeros unless ``need_x``), as autograd through :meth:`forward` computes them."""
+        zeros = np.zeros(chunk.u.shape)  # the carried state after the chunk does not reach the loss
+        g_x, g_w, g_w_rec, g_params, *_ = chunk.backward(grad, zeros, zeros, need_x, False)
+        self._add_grads(g_w, g_w_rec, g_params)
+        return g_x.astype(chunk.x.dtype)
+
 
 class LTCDense(_SpikingBlock):
     """Dense synapse + LTC spiking neurons: ``[B, in, T] -> spikes [B, out, T]``.
@@ -229,3 +285,18 @@ class LTCReadout(_LiquidBlock):
 
     def _output(self, u: torch.Tensor) -> torch.Tensor:
         return u / ONE if self.quantized else u
+
+    def _chunk(self, x: np.ndarray, raw: torch.Tensor, state: ReadoutState) -> tuple[ReadoutChunk, ReadoutState]:
+        chunk = ReadoutChunk(x, self.weight, raw, state.u, self.weight_exp)
+        return chunk, ReadoutState(torch.from_numpy(chunk.u[-1].astype(np.float64)))
+
+    def chunk_output(self, chunk: ReadoutChunk) -> np.ndarray:
+        """What :meth:`forward` returns for the chunk before the cast to the input's dtype, as
+        ``[T, B, K]``: ``u / 4096`` (float64)."""
+        return chunk.u / ONE
+
+    def chunk_backward(self, chunk: ReadoutChunk, grad: np.ndarray, need_x: bool) -> np.ndarray:
+        """As :meth:`LTCDense.chunk_backward` (the output being ``u / 4096``)."""
+        g_x, g_w, g_params, _ = chunk.backward(grad / ONE, need_x)
+        self._add_grads(g_w, None, g_params)
+        return g_x.astype(chunk.x.dtype)

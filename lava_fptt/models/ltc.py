@@ -31,7 +31,7 @@ steps later (:mod:`netx_export.inference`).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import torch
 
@@ -69,6 +69,46 @@ class LTCNetwork(SpikingNetwork):
             out.append(x)
         self.reset_state()
         return out
+
+    def forward_backward(self, x: torch.Tensor, target: torch.Tensor, loss_fn: Any, start: int,
+                         num_steps: int) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
+        """One chunk's forward, loss and backward without an autograd graph of the network.
+
+        What ``loss_fn(self(x), target, start, num_steps).backward()`` computes, with the
+        same numbers (the same compiled calls, :class:`~lava_fptt.neurons.ltc_train.LTCChunk`):
+        the output ``[B, K, t]`` from the carried state, the loss, and its gradients
+        accumulated into the parameters' ``.grad``; the state after the chunk is carried
+        detached (the gradient of the state the chunk started from is not followed: the
+        engine detaches it between chunks anyway). Autograd runs on the loss alone, on the
+        ``[B, K, t]`` output: no graph of some 35 nodes per call, no per-call module
+        plumbing; at one step per chunk (FPTT's update every step) that bookkeeping was
+        most of a step's time (``docs/temporal-benchmark.md``). Returns the output and the
+        loss, detached; None (nothing run) where this path does not apply: float blocks
+        (``quantized=False``), inputs off the CPU, or gradients disabled. The engine's
+        dispatch point: :func:`~lava_fptt.training.engine.step_every_chunk`.
+        """
+        blocks: list[Any] = self.layers  # LTC blocks (ltc_stack)
+        if x.device.type != "cpu" or not torch.is_grad_enabled() or not all(b.quantized for b in blocks):
+            return None
+        self._accept(x)
+        h = x.detach().permute(2, 0, 1).numpy()  # [T, B, C]: the layout of the compiled loops
+        runs = []
+        for block in blocks:  # each block's output as forward gives it, before the cast to x's dtype
+            runs.append(block.chunk_forward(h))
+            out = block.chunk_output(runs[-1])
+            h = out.astype(h.dtype, copy=False)
+        output = torch.from_numpy(h).permute(1, 2, 0)
+        value_and_grad = getattr(loss_fn, "value_and_grad", None)  # the loss's gradient without autograd
+        if value_and_grad is not None:
+            loss, grad = value_and_grad(output, target, start, num_steps)
+        else:
+            output.requires_grad_()
+            loss = loss_fn(output, target, start, num_steps)
+            (grad,) = torch.autograd.grad(loss, output)
+        g = grad.permute(2, 0, 1).numpy().astype(out.dtype, copy=False)
+        for index in range(len(blocks) - 1, -1, -1):
+            g = blocks[index].chunk_backward(runs[index], g, need_x=index > 0)
+        return output.detach(), loss.detach()
 
 
 register_model(ModelKind("ltc", ltc_stack, LTCNetwork))

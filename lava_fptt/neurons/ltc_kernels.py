@@ -7,15 +7,20 @@ dwarfs its arithmetic at the sizes trained here (32 x 128), and a chunk of one s
 (FPTT's update every step) pays it at every step. These loops compute the same
 numbers element by element in machine code (numba, compiled once and cached on disk):
 
-- :func:`ltc_forward` / :func:`readout_forward`: the weight and parameter rounding,
-  the ``Dense`` sums (Lava's: the feed-forward and the recurrent one shifted by
-  ``weight_exp`` each on its own) and the integer step of
+- :func:`ltc_chunk_forward` / :func:`readout_chunk_forward`: the weight and parameter
+  rounding (:func:`quantize_weight`, :func:`quantize_params`), then :func:`ltc_forward` /
+  :func:`readout_forward`: the ``Dense`` sums (Lava's: the feed-forward and the
+  recurrent one shifted by ``weight_exp`` each on its own) and the integer step of
   :func:`~lava_fptt.neurons.ltc.ltc_step_int_parts` /
-  :func:`~lava_fptt.neurons.ltc.readout_step_int_parts` for every step, keeping every
-  intermediate integer (:class:`~lava_fptt.neurons.ltc.LTCStepParts` order);
+  :func:`~lava_fptt.neurons.ltc.readout_step_int_parts` for every step, keeping the
+  integers the backward recomputes the rest from;
 - :func:`ltc_backward` / :func:`readout_backward`: the straight-through gradient of that
   arithmetic (the rules of :mod:`lava_fptt.neurons.ltc_train`), walked back in time,
-  with the gradients of the parameters, weights and input in the same pass.
+  with the gradients of the parameters, weights (through the rounding) and input in the
+  same pass.
+
+One call each way per layer and chunk: at one step per chunk (FPTT's update every step)
+the fixed cost of a call is a good part of the step's time.
 
 The step functions of :mod:`lava_fptt.neurons.ltc` stay the definition (Lava's
 ``fixed_pt`` models run them); these loops are its compiled form for training and are
@@ -205,7 +210,7 @@ def ltc_forward(x: np.ndarray, w: np.ndarray, w_rec: np.ndarray, recurrent: bool
     b_all = np.empty((steps, batch, n_out), np.int32)
     s_all = np.empty((steps, batch, n_out), np.int8)
     w_t = np.ascontiguousarray(w.T)
-    w_rec_t = np.ascontiguousarray(w_rec.T)
+    w_rec_t = np.ascontiguousarray(w_rec.T)  # rows of the spiking neurons added whole (vectorized)
     r = np.empty(n_out, np.int64)
     for t in range(steps):
         for b in range(batch):
@@ -252,8 +257,8 @@ def readout_forward(x: np.ndarray, w: np.ndarray, weight_exp: int, p: np.ndarray
 @njit(inline="always")
 def _dense_backward(g_a: np.ndarray, x: np.ndarray, w: np.ndarray, weight_exp: int, need_x: bool
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Gradients of a ``Dense``'s input (zeros unless ``need_x``) and integer weights (float64
-    ``w [N, C]``) from that of its output ``g_a [T, B, N]``: ``g_x = g_a w 2**e``,
+    """Gradients of a ``Dense``'s input (zeros unless ``need_x``) and integer weights (``w [N, C]``)
+    from that of its output ``g_a [T, B, N]``: ``g_x = g_a w 2**e``,
     ``g_w = sum_{t,b} g_a x 2**e`` (``dense_int``'s shift passes ``2**weight_exp``)."""
     scale = 2.0 ** weight_exp
     n_out = g_a.shape[2]
@@ -268,29 +273,30 @@ def _dense_backward(g_a: np.ndarray, x: np.ndarray, w: np.ndarray, weight_exp: i
                         row[n] += xv * grad[n]
     g_w = g_w_t.T * scale
     if need_x:
-        return (np.dot(g_a.reshape(-1, g_a.shape[2]), w) * scale).reshape(x.shape), g_w
+        return (np.dot(g_a.reshape(-1, g_a.shape[2]), w.astype(np.float64)) * scale).reshape(x.shape), g_w
     return np.zeros(x.shape), g_w
 
 
 @njit(cache=True)
-def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], x: np.ndarray, w: np.ndarray,
-                 w_rec: np.ndarray, recurrent: bool, weight_exp: int, p: np.ndarray, u0: np.ndarray,
-                 b0: np.ndarray, s0: np.ndarray, g_s: np.ndarray, g_u_last: np.ndarray, g_b_last: np.ndarray,
-                 knots: np.ndarray, need_x: bool, need_state: bool
+def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], quant: tuple, x: np.ndarray,
+                 recurrent: bool, weight_exp: int, u0: np.ndarray, b0: np.ndarray, s0: np.ndarray, g_s: np.ndarray,
+                 g_u_last: np.ndarray, g_b_last: np.ndarray, knots: np.ndarray, need_x: bool, need_state: bool
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Straight-through gradients of :func:`ltc_forward` (whose outputs are ``trace``) from those of
-    the spikes (``g_s [T, B, N]``) and of the state after the last step (``g_u_last``, ``g_b_last``).
+    """Straight-through gradients of :func:`ltc_chunk_forward` (whose outputs are ``quant`` and
+    ``trace``) from those of the spikes (``g_s [T, B, N]``) and of the state after the last step
+    (``g_u_last``, ``g_b_last``).
 
-    Arguments as :func:`ltc_forward`, with ``w``, ``w_rec`` the ``Dense`` integers as float64
-    (``g_s`` in any memory layout). Every step's intermediate integers are recomputed from
-    ``trace`` by the forward's own step. Returns the gradients of the
-    input ``x`` (zeros unless ``need_x``), of the integer weights ``w`` and ``w_rec``, of the
-    integer parameters ``p [10, N]`` and of the initial state ``u0``, ``b0``, ``s0`` (that of
-    ``s0`` without its path through ``w_rec`` unless ``need_state``). Rules
+    Arguments as :func:`ltc_forward` (``g_s`` in any memory layout). Every step's intermediate
+    integers are recomputed from ``trace`` by the forward's own step. Returns the gradients of
+    the input ``x`` (zeros unless ``need_x``), of the float weights ``w`` and ``w_rec`` (``[0, 0]``
+    when not recurrent) and parameters ``raw [10, N]`` (through the rounding: times the
+    straight-through factors of ``quant``), and of the initial state ``u0``, ``b0``, ``s0`` (that
+    of ``s0`` without its path through ``w_rec`` unless ``need_state``). Rules
     (``lava_fptt.neurons.ltc_train``): a right shift by ``n`` passes ``2**-n``, the sigmoid
     the slope of its segment, a saturation 1 inside its range and 0 outside, a spike the
     Gaussian surrogate of ``(u_in - theta) / 4096``, in units of 1/4096 of the membrane.
     """
+    w, w_slope, w_rec, w_rec_slope, p, p_slope = quant
     a_all, u_all, b_all, s_all = trace
     steps, batch, n_out = g_s.shape
     g_a = np.empty((steps, batch, n_out))
@@ -299,7 +305,8 @@ def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], x
     g_b = g_b_last.copy()
     g_carry = np.zeros((batch, n_out))
     rec_scale = 2.0 ** weight_exp
-    w_rec_scaled = w_rec * rec_scale
+    carried = recurrent and (steps > 1 or need_state)  # any gradient of s[t-1] through W_r to carry
+    w_rec_scaled = w_rec * rec_scale if carried else np.zeros((0, 0))
     for t in range(steps - 1, -1, -1):
         for b in range(batch):
             for n in range(n_out):
@@ -342,8 +349,9 @@ def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], x
         if recurrent and (t > 0 or need_state):  # d s[t-1] through the recurrent Dense: g_a[t] W_r 2**e
             g_carry += np.dot(g_a[t], w_rec_scaled)
     g_x, g_w = _dense_backward(g_a, x, w, weight_exp, need_x)
-    g_w_rec_t = np.zeros((n_out, n_out))  # [m, n]: rows written contiguously, transposed at the end
+    g_w_rec = np.zeros((n_out, n_out) if recurrent else (0, 0))
     if recurrent:  # sum_{t,b} g_a[t, b, n] s[t-1, b, m] 2**e, over the spikes only
+        g_w_rec_t = np.zeros((n_out, n_out))  # [m, n]: rows added whole (vectorized), transposed at the end
         for t in range(steps):
             for b in range(batch):
                 grad = g_a[t, b]
@@ -352,16 +360,20 @@ def ltc_backward(trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], x
                         row = g_w_rec_t[m]
                         for n in range(n_out):
                             row[n] += grad[n]
-    g_w_rec = g_w_rec_t.T * rec_scale
-    return g_x, g_w, g_w_rec, g_params, g_u, g_b, g_carry
+        for n in range(n_out):
+            for m in range(n_out):
+                g_w_rec[n, m] = g_w_rec_t[m, n] * rec_scale * w_rec_slope[n, m]
+    return g_x, g_w * w_slope, g_w_rec, g_params * p_slope, g_u, g_b, g_carry
 
 
 @njit(cache=True)
-def readout_backward(trace: tuple[np.ndarray, np.ndarray], x: np.ndarray, w: np.ndarray, weight_exp: int,
-                     p: np.ndarray, u0: np.ndarray, g_out: np.ndarray, knots: np.ndarray, need_x: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Straight-through gradients of :func:`readout_forward` (outputs ``trace``) from those of its
-    output ``u`` (``g_out [T, B, K]``; ``w`` as float64): of the input, the integer weights, the
-    parameters ``[4, K]`` and ``u0``."""
+def readout_backward(trace: tuple[np.ndarray, np.ndarray], quant: tuple, x: np.ndarray, weight_exp: int,
+                     u0: np.ndarray, g_out: np.ndarray, knots: np.ndarray, need_x: bool
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Straight-through gradients of :func:`readout_chunk_forward` (outputs ``quant``, ``trace``) from
+    those of its output ``u`` (``g_out [T, B, K]``): of the input, the float weights and parameters
+    ``[4, K]`` (through the rounding) and ``u0``."""
+    w, w_slope, p, p_slope = quant
     a_all, u_all = trace
     steps, batch, n_out = g_out.shape
     g_a = np.empty((steps, batch, n_out))
@@ -386,4 +398,29 @@ def readout_backward(trace: tuple[np.ndarray, np.ndarray], x: np.ndarray, w: np.
                 g_params[3, n] += ga
                 carry[b, n] = g_u * ((1.0 - tau) + du * s_m * p[1, n])
     g_x, g_w = _dense_backward(g_a, x, w, weight_exp, need_x)
-    return g_x, g_w, g_params, carry
+    return g_x, g_w * w_slope, g_params * p_slope, carry
+
+
+# ----------------------------------------------------------------------------- a layer's chunk, whole
+@njit(cache=True)
+def ltc_chunk_forward(x: np.ndarray, w: np.ndarray, w_rec: np.ndarray, recurrent: bool, weight_exp: int,
+                      raw: np.ndarray, scale: np.ndarray, lo: np.ndarray, hi: np.ndarray, u0: np.ndarray,
+                      b0: np.ndarray, s0: np.ndarray, knots: np.ndarray, s_out: np.ndarray) -> tuple:
+    """:func:`quantize_weight` of the float weights ``w``, ``w_rec`` (``[0, 0]`` when not recurrent),
+    :func:`quantize_params` of the float parameters ``raw``, then :func:`ltc_forward`. Returns the
+    integers and straight-through factors ``(w, w_slope, w_rec, w_rec_slope, p, p_slope)`` and the
+    forward's trace."""
+    w_int, w_slope = quantize_weight(w, weight_exp)
+    w_rec_int, w_rec_slope = quantize_weight(w_rec, weight_exp)
+    p_int, p_slope = quantize_params(raw, scale, lo, hi)
+    trace = ltc_forward(x, w_int, w_rec_int, recurrent, weight_exp, p_int, u0, b0, s0, knots, s_out)
+    return (w_int, w_slope, w_rec_int, w_rec_slope, p_int, p_slope), trace
+
+
+@njit(cache=True)
+def readout_chunk_forward(x: np.ndarray, w: np.ndarray, weight_exp: int, raw: np.ndarray, scale: np.ndarray,
+                          lo: np.ndarray, hi: np.ndarray, u0: np.ndarray, knots: np.ndarray) -> tuple:
+    """As :func:`ltc_chunk_forward` for :func:`readout_forward`: ``(w, w_slope, p, p_slope)`` and the trace."""
+    w_int, w_slope = quantize_weight(w, weight_exp)
+    p_int, p_slope = quantize_params(raw, scale, lo, hi)
+    return (w_int, w_slope, p_int, p_slope), readout_forward(x, w_int, weight_exp, p_int, u0, knots)

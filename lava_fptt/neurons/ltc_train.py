@@ -26,6 +26,11 @@ whose forward and backward are each one call of a compiled loop
 Both agree with autograd through the composed form up to floating-point rounding
 (tested). A recurrent layer's ``W_r s[t-1]`` is added inside the time loop, as Lava's
 recurrent ``Dense`` delivers it (:func:`~lava_fptt.neurons.dense.dense_int`).
+
+:class:`LTCChunk` and :class:`ReadoutChunk` are those two calls outside autograd, the
+one implementation behind the autograd nodes and behind
+:meth:`lava_fptt.models.ltc.LTCNetwork.forward_backward`, which runs a whole network's
+chunk without recording a graph (FPTT's update every step).
 """
 from __future__ import annotations
 
@@ -55,6 +60,8 @@ QAT_DTYPE = torch.float64
 
 _KNOTS = np.asarray(SIGMOID_TABLE, dtype=np.int64)
 """The sigmoid's knots, as the compiled loops take them."""
+_NO_WEIGHTS = np.zeros((0, 0), np.float32)
+"""The recurrent weights of a layer without them."""
 
 
 def sigmoid_int_slope(z: Tensor) -> Tensor:
@@ -107,17 +114,76 @@ def _tensor(a: np.ndarray, device: torch.device) -> Tensor:
     return t if device.type == "cpu" else t.to(device)
 
 
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}
+
+
+def as_tensor(grad: np.ndarray, like: Tensor) -> Tensor:
+    """A float64 gradient as a tensor of ``like``'s dtype and device, rounded as autograd rounds it."""
+    return _tensor(grad.astype(_NUMPY_DTYPES[like.dtype], copy=False), like.device)
+
+
 def _grads(ctx: Any, grads: tuple[Optional[np.ndarray], ...], like: Tensor) -> tuple[Optional[Tensor], ...]:
     """The gradients of the forward's inputs as tensors in those inputs' dtypes (None where not needed)."""
     return tuple(None if g is None or not needed else _tensor(g.astype(dtype, copy=False), like.device)
                  for g, needed, dtype in zip(grads, ctx.needs_input_grad, ctx.dtypes))
 
 
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}
-
-
 def _numpy_dtype(x: Optional[Tensor]) -> Optional[type]:
     return None if x is None else _NUMPY_DTYPES[x.dtype]
+
+
+class LTCChunk:
+    """A layer of LTC neurons run over a chunk in integers (numpy, no autograd), and its backward.
+
+    The one implementation behind :func:`ltc_layer` (whose autograd node holds one) and
+    :meth:`lava_fptt.models.ltc.LTCNetwork.forward_backward` (which calls :meth:`backward`
+    itself): the same compiled calls with the same arguments, so both give the same numbers.
+    ``x [T, B, C]`` is the input (floats holding integers, any layout); ``weight``,
+    ``rec_weight`` (or None), ``raw`` as :func:`ltc_layer`; ``u0, b0, s0`` the state before
+    the first step. After construction, ``spikes`` ``[T, B, N]`` (in ``x``'s dtype, a view of a
+    ``[B, N, T]`` array) and ``u``, ``b`` (float64 ``[B, N]``, the state after the last step)
+    hold the forward's results.
+    """
+
+    def __init__(self, x: np.ndarray, weight: Tensor, rec_weight: Optional[Tensor], raw: Tensor, u0: Tensor,
+                 b0: Tensor, s0: Tensor, weight_exp: int) -> None:
+        steps, batch, _ = x.shape
+        self.recurrent = rec_weight is not None
+        self.spikes = np.empty((batch, weight.shape[0], steps), x.dtype).transpose(2, 0, 1)
+        self.x, self.weight_exp, self.state = x, weight_exp, (_state(u0), _state(b0), _state(s0))
+        self.quant, self.trace = kernels.ltc_chunk_forward(
+            x, _array(weight), _NO_WEIGHTS if rec_weight is None else _array(rec_weight), self.recurrent,
+            weight_exp, _array(raw), *_param_bounds(LTCIntParams._fields), *self.state, _KNOTS, self.spikes)
+        _, u, b, _ = self.trace
+        self.u, self.b = u[-1].astype(np.float64), b[-1].astype(np.float64)
+
+    def backward(self, g_s: np.ndarray, g_u_last: np.ndarray, g_b_last: np.ndarray, need_x: bool,
+                 need_state: bool) -> tuple[Any, ...]:
+        """Float64 gradients of ``x``, ``weight``, ``rec_weight`` (None without), ``raw``, ``u0``, ``b0``,
+        ``s0`` from those of ``spikes`` and of ``u``, ``b`` (that of ``x`` zeros unless ``need_x``, those of
+        the state without the recurrent path unless ``need_state``)."""
+        g_x, g_w, g_w_rec, *rest = kernels.ltc_backward(
+            self.trace, self.quant, self.x, self.recurrent, self.weight_exp, *self.state, g_s, g_u_last, g_b_last,
+            _KNOTS, need_x, need_state)
+        return (g_x, g_w, g_w_rec if self.recurrent else None, *rest)
+
+
+class ReadoutChunk:
+    """A layer of liquid leaky integrators over a chunk in integers, and its backward; as :class:`LTCChunk`
+    (the one implementation behind :func:`readout_layer`). ``u`` ``[T, B, K]`` (int64): the membrane
+    after every step."""
+
+    def __init__(self, x: np.ndarray, weight: Tensor, raw: Tensor, u0: Tensor, weight_exp: int) -> None:
+        self.x, self.weight_exp, self.u0 = x, weight_exp, _state(u0)
+        self.quant, self.trace = kernels.readout_chunk_forward(
+            x, _array(weight), weight_exp, _array(raw), *_param_bounds(ReadoutIntParams._fields), self.u0, _KNOTS)
+        self.u = self.trace[1]
+
+    def backward(self, g_out: np.ndarray, need_x: bool) -> tuple[np.ndarray, ...]:
+        """Float64 gradients of ``x`` (zeros unless ``need_x``), ``weight``, ``raw`` and ``u0`` from that
+        of ``u`` (``g_out [T, B, K]``, any layout)."""
+        return kernels.readout_backward(self.trace, self.quant, self.x, self.weight_exp, self.u0, g_out,
+                                              _KNOTS, need_x)
 
 
 class _LTCLayer(torch.autograd.Function):
@@ -126,32 +192,15 @@ class _LTCLayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, weight: Tensor, rec_weight: Optional[Tensor], raw: Tensor, u0: Tensor,
                 b0: Tensor, s0: Tensor, weight_exp: int) -> tuple[Tensor, Tensor, Tensor]:
-        w_int, w_slope = quantize_weight(weight, weight_exp)
-        p_int, p_slope = quantize_params(raw, LTCIntParams._fields)
-        recurrent = rec_weight is not None
-        w_rec, w_rec_slope = quantize_weight(rec_weight, weight_exp) if recurrent else (np.zeros((0, 0), np.int64),
-                                                                                           None)
-        x_np = _array(x)
-        steps, batch, _ = x.shape
-        spikes = np.empty((batch, w_int.shape[0], steps), x_np.dtype)  # the blocks' [B, N, T] layout
-        state = _state(u0), _state(b0), _state(s0)
-        trace = kernels.ltc_forward(x_np, w_int, w_rec, recurrent, weight_exp, p_int, *state, _KNOTS,
-                                    spikes.transpose(2, 0, 1))
-        ctx.saved = (trace, x_np, w_int, w_slope, w_rec, w_rec_slope, p_int, p_slope, state, weight_exp)
+        ctx.chunk = chunk = LTCChunk(_array(x), weight, rec_weight, raw, u0, b0, s0, weight_exp)
         ctx.dtypes = [_numpy_dtype(v) for v in (x, weight, rec_weight, raw, u0, b0, s0)]
-        _, u, b, _ = trace
-        return (_tensor(spikes, x.device).permute(2, 0, 1), _tensor(u[-1].astype(np.float64), x.device),
-                _tensor(b[-1].astype(np.float64), x.device))
+        return _tensor(chunk.spikes, x.device), _tensor(chunk.u, x.device), _tensor(chunk.b, x.device)
 
     @staticmethod
     def backward(ctx: Any, g_s: Tensor, g_u_last: Tensor, g_b_last: Tensor) -> tuple[Optional[Tensor], ...]:
-        trace, x, w_int, w_slope, w_rec, w_rec_slope, p_int, p_slope, state, weight_exp = ctx.saved
-        g_x, g_w, g_w_rec, g_params, g_u0, g_b0, g_s0 = kernels.ltc_backward(
-            trace, x, w_int.astype(np.float64), w_rec.astype(np.float64), w_rec_slope is not None, weight_exp,
-            p_int, *state, _array(g_s), _state(g_u_last), _state(g_b_last), _KNOTS, ctx.needs_input_grad[0],
-            any(ctx.needs_input_grad[4:7]))
-        g_w_rec = None if w_rec_slope is None else g_w_rec * w_rec_slope
-        return (*_grads(ctx, (g_x, g_w * w_slope, g_w_rec, g_params * p_slope, g_u0, g_b0, g_s0), g_s), None)
+        grads = ctx.chunk.backward(_array(g_s), _state(g_u_last), _state(g_b_last), ctx.needs_input_grad[0],
+                                   any(ctx.needs_input_grad[4:7]))
+        return (*_grads(ctx, grads, g_s), None)
 
 
 class _ReadoutLayer(torch.autograd.Function):
@@ -159,20 +208,13 @@ class _ReadoutLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, weight: Tensor, raw: Tensor, u0: Tensor, weight_exp: int) -> Tensor:
-        w_int, w_slope = quantize_weight(weight, weight_exp)
-        p_int, p_slope = quantize_params(raw, ReadoutIntParams._fields)
-        x_np, u0_np = _array(x), _state(u0)
-        trace = kernels.readout_forward(x_np, w_int, weight_exp, p_int, u0_np, _KNOTS)
-        ctx.saved = (trace, x_np, w_int, w_slope, p_int, p_slope, u0_np, weight_exp)
+        ctx.chunk = chunk = ReadoutChunk(_array(x), weight, raw, u0, weight_exp)
         ctx.dtypes = [_numpy_dtype(v) for v in (x, weight, raw, u0)]
-        return _tensor(trace[1].astype(np.float64), x.device)
+        return _tensor(chunk.u.astype(np.float64), x.device)
 
     @staticmethod
     def backward(ctx: Any, g_out: Tensor) -> tuple[Optional[Tensor], ...]:
-        trace, x, w_int, w_slope, p_int, p_slope, u0, weight_exp = ctx.saved
-        g_x, g_w, g_params, g_u0 = kernels.readout_backward(
-            trace, x, w_int.astype(np.float64), weight_exp, p_int, u0, _array(g_out), _KNOTS, ctx.needs_input_grad[0])
-        return (*_grads(ctx, (g_x, g_w * w_slope, g_params * p_slope, g_u0), g_out), None)
+        return (*_grads(ctx, ctx.chunk.backward(_array(g_out), ctx.needs_input_grad[0]), g_out), None)
 
 
 def ltc_layer(x: Tensor, weight: Tensor, rec_weight: Optional[Tensor], raw: Tensor, state: LTCState,

@@ -122,10 +122,7 @@ class OnlineNetwork(torch.nn.Module):
     # ------------------------------------------------------------ engine interface
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Output ``[B, K, t]`` for input ``[B, ..., t]``, continuing from the carried state."""
-        if self._batch is not None and x.shape[0] != self._batch:
-            raise ValueError(f"batch size changed from {self._batch} to {x.shape[0]} without reset_state()")
-        self._batch = x.shape[0]
-        self.input_shape = tuple(x.shape[1:-1])
+        self._accept(x)
         if self.delay:
             x, self._pending = delay_steps(x, self._pending, self.delay)
         with self._driving():
@@ -133,6 +130,13 @@ class OnlineNetwork(torch.nn.Module):
         if isinstance(out, (tuple, list)):
             out = out[0]
         return out.reshape(out.shape[0], -1, out.shape[-1])
+
+    def _accept(self, x: torch.Tensor) -> None:
+        """Check a call's input ``[B, ..., t]`` against the carried batch size; record its shape."""
+        if self._batch is not None and x.shape[0] != self._batch:
+            raise ValueError(f"batch size changed from {self._batch} to {x.shape[0]} without reset_state()")
+        self._batch = x.shape[0]
+        self.input_shape = tuple(x.shape[1:-1])
 
     def reset_state(self) -> None:
         """The next call starts from rest: every block's state and the input delay line."""

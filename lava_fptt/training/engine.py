@@ -137,6 +137,25 @@ class LastStepCrossEntropy:
             loss = loss * ((start + output.shape[-1]) / num_steps)
         return loss
 
+    @torch.no_grad()
+    def value_and_grad(self, output: torch.Tensor, target: torch.Tensor, start: int,
+                       num_steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss and its gradient with respect to ``output``, without autograd: the numbers
+        autograd gives through :meth:`__call__` (the same kernels in the same order: the
+        cross-entropy is log-softmax and NLL, and their backward functions), for a model that
+        computes its own backward (:meth:`lava_fptt.models.ltc.LTCNetwork.forward_backward`),
+        where autograd's engine would cost more than the rest of a one-step chunk."""
+        log_p = torch.log_softmax(self.gain * output[..., -1], 1)
+        loss, total = torch.ops.aten.nll_loss_forward(log_p, target, None, 1, -100)  # 1: the mean
+        g_loss = torch.ones_like(loss)
+        if self.late_weighting:
+            weight = (start + output.shape[-1]) / num_steps
+            loss, g_loss = loss * weight, g_loss * weight
+        g_log_p = torch.ops.aten.nll_loss_backward(g_loss, log_p, target, None, 1, -100, total)
+        grad = torch.zeros_like(output)
+        grad[..., -1] = torch.ops.aten._log_softmax_backward_data(g_log_p, log_p, 1, log_p.dtype) * self.gain
+        return loss, grad
+
 
 def sequence_loss(output_kind: str, gain: float = 8.0, late_weighting: bool = False) -> SequenceLoss:
     """The loss for a network's ``output_kind``: spike rates (``"spikes"``) or a graded readout (``"readout"``)."""
@@ -151,10 +170,15 @@ def step_every_chunk(model: torch.nn.Module, x: torch.Tensor, target: torch.Tens
                      step: Callable[[], None]) -> tuple[float, torch.Tensor]:
     """Walk a batch from rest in chunks of ``chunk`` steps with an update after each chunk.
 
-    The loop TBPTT and FPTT share: per chunk, a forward from the carried state, the
-    chunk's loss, ``zero_grad`` and backward, then ``step()`` (the method's update, e.g.
+    The loop TBPTT and FPTT share: per chunk, ``zero_grad``, a forward from the carried
+    state, the chunk's loss and its backward, then ``step()`` (the method's update, e.g.
     ``optimizer.step``), then the carried state is detached. Returns the mean chunk loss
     and the recorded outputs.
+
+    Dispatch point: a model with a ``forward_backward(x, target, loss_fn, start, num_steps)``
+    method (:meth:`lava_fptt.models.ltc.LTCNetwork.forward_backward`) does a chunk's forward,
+    loss and backward itself, with the same numbers, returning the output and the loss
+    (detached), or None to take the path above.
     """
     net = unwrap(model)
     net.reset_state()
@@ -164,11 +188,17 @@ def step_every_chunk(model: torch.nn.Module, x: torch.Tensor, target: torch.Tens
     # thousands of small long-lived allocations, interleaved with each step's temporaries, kept the
     # heap from shrinking (FPTT's resident peak grew ~6 KB a step, measured).
     losses: Optional[torch.Tensor] = None
+    # A model may do a chunk's forward, loss and backward itself (not under DDP, whose hooks sit in autograd)
+    fused = getattr(net, "forward_backward", None) if net is model else None
     for index, (start, stop) in enumerate(chunks(num_steps, chunk)):
-        output = model(x[..., start:stop])
-        loss = loss_fn(output, target, start, num_steps)
         optimizer.zero_grad()
-        loss.backward()
+        done = fused(x[..., start:stop], target, loss_fn, start, num_steps) if fused is not None else None
+        if done is None:
+            output = model(x[..., start:stop])
+            loss = loss_fn(output, target, start, num_steps)
+            loss.backward()
+        else:
+            output, loss = done
         step()
         net.detach_state()
         record.add(output, start)
