@@ -16,10 +16,14 @@ module, and only when the problem is present; otherwise nothing happens.
 
 2. ``lava.lib.dl.slayer`` imports its ``object_detection`` subpackage eagerly, and
    that imports OpenCV and torchvision. No CPU build of torchvision exists here
-   and the CUDA builds fail at import against the CPU torch. The subpackage is
-   therefore loaded lazily (:class:`importlib.util.LazyLoader`): ``slayer`` imports,
-   and the subpackage is executed, with its usual errors, on first attribute
-   access. Applied only when ``torchvision`` or ``cv2`` cannot be imported.
+   and the CUDA builds fail at import against the CPU torch. The subpackage's
+   execution is therefore deferred (:class:`_DeferredLoader`): ``slayer`` imports,
+   and the subpackage runs, with its usual errors, when one of its names is first
+   used. Its module attributes (``__file__``, ``__path__``, ...) stay readable without
+   running it, because tools scan every module in ``sys.modules`` for them
+   (``inspect.getmodule``, called when torch first imports its compiler, e.g. at the
+   first optimizer); :class:`importlib.util.LazyLoader` ran the subpackage on such a
+   scan and failed it. Applied only when ``torchvision`` or ``cv2`` cannot be imported.
 
 The fixes are installed as an import hook (:func:`install`) by the file
 ``lava_fptt_compat.pth`` that the package installs into site-packages, so they
@@ -33,7 +37,6 @@ import copy
 import dataclasses
 import importlib.abc
 import importlib.machinery
-import importlib.util
 import sys
 from types import ModuleType
 from typing import Any, Callable, Optional, Sequence
@@ -110,6 +113,38 @@ class _DataclassDefaultsLoader(importlib.abc.Loader):
             dataclasses.dataclass = original
 
 
+class _DeferredLoader(importlib.abc.Loader):
+    """Runs a package the first time one of its names is used, not at import.
+
+    Until then the module holds only what the import system sets (``__file__``,
+    ``__path__``, ``__spec__``, ...); a module-level ``__getattr__`` answers any other
+    dunder name with ``AttributeError`` (as a plain module does) and any other name by
+    running the package in the module's namespace (tried again at the next use if it fails).
+    """
+
+    def __init__(self, wrapped: importlib.abc.Loader) -> None:
+        self.wrapped = wrapped
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Optional[ModuleType]:
+        return self.wrapped.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        wrapped = self.wrapped
+
+        def run_on_first_use(name: str) -> Any:
+            if name.startswith("__") and name.endswith("__"):
+                raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+            del module.__dict__["__getattr__"]
+            try:
+                wrapped.exec_module(module)
+            except BaseException:
+                module.__dict__["__getattr__"] = run_on_first_use
+                raise
+            return getattr(module, name)
+
+        module.__dict__["__getattr__"] = run_on_first_use
+
+
 class LavaCompatFinder(importlib.abc.MetaPathFinder):
     """Meta-path finder that re-wraps the loader of the two affected modules."""
 
@@ -127,7 +162,7 @@ class LavaCompatFinder(importlib.abc.MetaPathFinder):
         if fullname == OBJECT_DETECTION and needs_lazy_object_detection():
             spec = importlib.machinery.PathFinder.find_spec(fullname, path)
             if spec is not None and spec.loader is not None:
-                spec.loader = importlib.util.LazyLoader(spec.loader)
+                spec.loader = _DeferredLoader(spec.loader)
             return spec
         return None
 

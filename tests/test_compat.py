@@ -29,10 +29,23 @@ def test_encoder_defaults_keep_their_values_but_are_not_shared() -> None:
 def test_object_detection_is_deferred_not_removed() -> None:
     assert compat.needs_lazy_object_detection()  # no working torchvision here
     code = ("import lava.lib.dl.slayer as s\n"
-            "print(type(s.obd).__name__)\n"
-            "try:\n    s.obd.YOLOBase\nexcept Exception as e:\n    print(type(e).__name__)\n")
+            "print(s.obd.__name__, s.obd.__file__.endswith('__init__.py'), hasattr(s.obd, '__wrapped__'))\n"
+            "for attempt in range(2):\n"
+            "    try:\n        s.obd.YOLOBase\n    except Exception as e:\n        print(type(e).__name__)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["_LazyModule", "ModuleNotFoundError"]  # first real use imports it, with its own error
+    # its module attributes read without running it; a real name runs it, with its own error, every time
+    assert out == ["lava.lib.dl.slayer.object_detection", "True", "False", "ModuleNotFoundError", "ModuleNotFoundError"]
+
+
+def test_a_scan_of_every_module_does_not_run_object_detection() -> None:
+    # inspect.getmodule reads __file__ of every module in sys.modules; torch does such a scan when it
+    # first imports its compiler (at the first optimizer), so it must not run the deferred subpackage
+    code = ("import inspect, sys, lava.lib.dl.slayer\n"
+            "inspect.getmodule(sys._getframe(), '/no/such/file.py')\n"
+            "print('lava.lib.dl.slayer.object_detection.boundingbox' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False"]
 
 
 def test_finder_ignores_every_other_module() -> None:

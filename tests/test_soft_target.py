@@ -6,17 +6,10 @@ import math
 
 import pytest
 import torch
-import torch._dynamo  # noqa: F401  (see below)
 
 from lava_fptt.cli import train as train_cli
 from lava_fptt.training import LastStepCrossEntropy, TrainConfig, make_method, train
 from lava_fptt.training.soft_target import SoftTargetCrossEntropy
-
-# torch imports its compiler (torch._dynamo) when the first optimizer is built, and that import
-# scans sys.modules with inspect; depending on which modules the scan meets first, it touches
-# slayer's lazily loaded object_detection subpackage (lava_fptt.compat), whose import needs
-# OpenCV. Importing the compiler first, as the rest of the suite happens to, avoids the scan.
-
 
 
 def chunk_output(logit_rows: list[list[float]], steps: int = 4) -> torch.Tensor:
