@@ -41,12 +41,12 @@ import torch
 
 from ..engine import Method, SequenceLoss, SpikeRecord, chunks, gradient_sync, unwrap
 
-DEFAULT_CHUNK = 8
-"""Steps per network call and backward. Measured (``docs/online-training.md``, ``docs/speed.md``):
-with slayer's per-step loops compiled (:mod:`lava_fptt.neurons.cuba_fast`) what is left per
-chunk is Python round trips, and 8 steps per call took about 30 % less time than 4 on the
-benchmark network, while its peak (about 23 MB at T = 512) stayed below what chunks of 4 held
-before the compiled neuron (about 38 MB); it was 4 until then."""
+DEFAULT_CHUNK = 4
+"""Steps per network call and backward. Measured side by side with SpikingJelly and the code before
+issue 15 (``docs/speed.md``, ``benchmarks/memory.py --sltt-chunk 4``): with 4 steps SLTT takes 0.88
+and 0.76 of SpikingJelly's CPU time at T = 512 and 2048 and peaks at 15 to 16 MB, 0.75 of the old
+code's; 8 steps were about as fast once the neuron loops were compiled, but peaked at 24 MB, above
+the old code's 21 MB at T = 512."""
 
 
 def step_loss(output: torch.Tensor, target: torch.Tensor, step: int, num_steps: int,
