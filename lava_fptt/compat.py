@@ -95,14 +95,18 @@ def _tolerant_dataclass(original: Callable[..., Any]) -> Callable[..., Any]:
     return dataclass
 
 
-class _DataclassDefaultsLoader(importlib.abc.Loader):
-    """Executes a module while ``dataclasses.dataclass`` tolerates instance defaults."""
+class _WrappingLoader(importlib.abc.Loader):
+    """A loader that creates the module as the one it wraps does; subclasses change how it runs."""
 
     def __init__(self, wrapped: importlib.abc.Loader) -> None:
         self.wrapped = wrapped
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> Optional[ModuleType]:
         return self.wrapped.create_module(spec)
+
+
+class _DataclassDefaultsLoader(_WrappingLoader):
+    """Executes a module while ``dataclasses.dataclass`` tolerates instance defaults."""
 
     def exec_module(self, module: ModuleType) -> None:
         original = dataclasses.dataclass
@@ -113,7 +117,7 @@ class _DataclassDefaultsLoader(importlib.abc.Loader):
             dataclasses.dataclass = original
 
 
-class _DeferredLoader(importlib.abc.Loader):
+class _DeferredLoader(_WrappingLoader):
     """Runs a package the first time one of its names is used, not at import.
 
     Until then the module holds only what the import system sets (``__file__``,
@@ -121,12 +125,6 @@ class _DeferredLoader(importlib.abc.Loader):
     dunder name with ``AttributeError`` (as a plain module does) and any other name by
     running the package in the module's namespace (tried again at the next use if it fails).
     """
-
-    def __init__(self, wrapped: importlib.abc.Loader) -> None:
-        self.wrapped = wrapped
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Optional[ModuleType]:
-        return self.wrapped.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         wrapped = self.wrapped
