@@ -33,13 +33,14 @@ import numpy as np
 import torch
 
 from . import cuba_fast
+from .dense import WEIGHT_MAX, WEIGHT_MIN
 
 Tensor = torch.Tensor
 
 
 def quantization_bounds(w_scale: int) -> tuple[float, float, float]:
     """slayer's ``quantize_8bit`` for a neuron of state scale ``w_scale``: (step, lowest, highest) weight."""
-    return 2 / w_scale, -256 / w_scale, 254 / w_scale
+    return 2 / w_scale, WEIGHT_MIN / w_scale, WEIGHT_MAX / w_scale
 
 
 def quantized_weight(weight: Tensor, w_scale: int) -> tuple[Tensor, Tensor]:

@@ -99,6 +99,12 @@ class SequenceLoss(Protocol):
     def __call__(self, output: torch.Tensor, target: torch.Tensor, start: int, num_steps: int) -> torch.Tensor: ...
 
 
+def late_weight(start: int, output: torch.Tensor, num_steps: int) -> float:
+    """FPTT's loss schedule for the chunk ``output`` [..., t] that starts at step ``start``:
+    the fraction of the sequence seen at its end, (start + t) / num_steps."""
+    return (start + output.shape[-1]) / num_steps
+
+
 class RateCrossEntropy:
     """Cross-entropy of the output spike rate over the steps seen, times ``gain``.
 
@@ -115,7 +121,7 @@ class RateCrossEntropy:
     def __call__(self, output: torch.Tensor, target: torch.Tensor, start: int, num_steps: int) -> torch.Tensor:
         loss = torch.nn.functional.cross_entropy(self.gain * output.mean(dim=-1), target)
         if self.late_weighting:
-            loss = loss * ((start + output.shape[-1]) / num_steps)
+            loss = loss * late_weight(start, output, num_steps)
         return loss
 
 
@@ -134,7 +140,7 @@ class LastStepCrossEntropy:
     def __call__(self, output: torch.Tensor, target: torch.Tensor, start: int, num_steps: int) -> torch.Tensor:
         loss = torch.nn.functional.cross_entropy(self.gain * output[..., -1], target)
         if self.late_weighting:
-            loss = loss * ((start + output.shape[-1]) / num_steps)
+            loss = loss * late_weight(start, output, num_steps)
         return loss
 
     @torch.no_grad()
@@ -149,7 +155,7 @@ class LastStepCrossEntropy:
         loss, total = torch.ops.aten.nll_loss_forward(log_p, target, None, 1, -100)  # 1: the mean
         g_loss = torch.ones_like(loss)
         if self.late_weighting:
-            weight = (start + output.shape[-1]) / num_steps
+            weight = late_weight(start, output, num_steps)
             loss, g_loss = loss * weight, g_loss * weight
         g_log_p = torch.ops.aten.nll_loss_backward(g_loss, log_p, target, None, 1, -100, total)
         grad = torch.zeros_like(output)

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import torch
 
+from .engine import late_weight
+
 Tensor = torch.Tensor
 
 
@@ -50,7 +52,7 @@ class SoftTargetCrossEntropy:
         readout = output[..., -1] if self.output_kind == "readout" else output.mean(dim=-1)
         log_p = torch.log_softmax(self.gain * readout, dim=-1)
         stop = start + output.shape[-1]
-        weight = stop / num_steps
+        weight = late_weight(start, output, num_steps)
         hard = torch.nn.functional.nll_loss(log_p, target)
         if stop >= num_steps:
             return hard
