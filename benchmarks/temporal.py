@@ -174,6 +174,8 @@ def summary(csv_path: pathlib.Path, epochs: int) -> str:
 
 
 def main() -> None:
+    from lava_fptt.cli.train import algo_default
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="mnist1d", help="mnist1d (default) or digits")
     parser.add_argument("--encoding", help="the data set's default (mnist1d: pixel, one value per step)")
@@ -183,7 +185,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=3e-3, help="learning rate of the spiking models but ltc-fptt")
+    parser.add_argument("--lr", type=float, default=1e-2,
+                        help="learning rate of the spiking models but ltc-fptt (default: 1e-2)")
     parser.add_argument("--baseline-lr", type=float, default=3e-3, help="learning rate of the GRU and the LSTM")
     parser.add_argument("--baseline-hidden", type=int,
                         help="units of the GRU and the LSTM (default: the parameter count nearest the LTC network's)")
@@ -191,10 +194,14 @@ def main() -> None:
                         help="LTC: the fraction of the membrane a spike removes (default: 0, no reset)")
     parser.add_argument("--loss-gain", type=float, default=8.0, help="spiking models: the readout's logit gain")
     parser.add_argument("--tbptt-chunk", type=int, default=8)
-    parser.add_argument("--fptt-chunk", type=int, default=1)
-    parser.add_argument("--fptt-optimizer", default="adamax")
-    parser.add_argument("--fptt-lr", type=float, help="default: --lr")
-    parser.add_argument("--fptt-batch", type=int, help="default: --batch")
+    parser.add_argument("--fptt-chunk", type=int, default=algo_default("fptt", "chunk"),
+                        help="default: lava-fptt train --algo fptt's, %(default)s")
+    parser.add_argument("--fptt-optimizer", default=algo_default("fptt", "optimizer"),
+                        help="adam or adamax (default: lava-fptt train --algo fptt's, %(default)s)")
+    parser.add_argument("--fptt-lr", type=float, default=algo_default("fptt", "lr"),
+                        help="default: lava-fptt train --algo fptt's, %(default)s")
+    parser.add_argument("--fptt-batch", type=int, default=algo_default("fptt", "batch_size"),
+                        help="default: lava-fptt train --algo fptt's, %(default)s")
     parser.add_argument("--fptt-alpha", type=float, help="FPTT's regularizer strength (default: the method's, 0.1)")
     parser.add_argument("--fptt-clip", type=float,
                         help="FPTT's gradient norm clip, 0 for none (default: the method's, 1)")

@@ -41,10 +41,10 @@ def config_of(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> TrainConfig:
 
 
 def test_fptt_defaults_to_the_measured_best_and_options_override_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    best = train_cli.ALGO_DEFAULTS["fptt"]
     config = config_of(["--algo", "fptt"], monkeypatch)
-    assert (config.optimizer, config.algo_params["chunk"], config.lr) == (best["optimizer"], best["chunk"], best["lr"])
-    config = config_of(["--algo", "fptt", "--optimizer", "adamax", "--chunk", "1", "--lr", "0.003"], monkeypatch)
-    assert (config.optimizer, config.algo_params["chunk"], config.lr) == ("adamax", 1, 0.003)
+    assert (config.optimizer, config.algo_params["chunk"], config.lr, config.batch_size) == ("adam", 8, 3e-3, 16)
+    config = config_of(["--algo", "fptt", "--optimizer", "adamax", "--chunk", "1", "--lr", "0.01",
+                        "--batch-size", "64"], monkeypatch)
+    assert (config.optimizer, config.algo_params["chunk"], config.lr, config.batch_size) == ("adamax", 1, 0.01, 64)
     config = config_of(["--algo", "bptt"], monkeypatch)
-    assert (config.optimizer, config.algo_params, config.lr) == ("adam", {}, train_cli.DEFAULT_LR)
+    assert (config.optimizer, config.algo_params, config.lr, config.batch_size) == ("adam", {}, train_cli.DEFAULT_LR, 32)

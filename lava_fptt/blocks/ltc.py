@@ -39,6 +39,7 @@ from torch import nn
 from lava_fptt.neurons.ltc import (
     LTC_SPEC,
     ONE,
+    READOUT_SPEC,
     LTCIntParams,
     LTCParams,
     LTCState,
@@ -50,6 +51,7 @@ from lava_fptt.neurons.ltc import (
 )
 from lava_fptt.blocks.netx_format import NetxLayer, write_layer
 from lava_fptt.blocks.neuron import StatefulBlock
+from lava_fptt.neurons.spec import ParamSpec
 from lava_fptt.neurons.ltc_train import (
     QAT_DTYPE,
     LTCChunk,
@@ -66,15 +68,19 @@ NETX_NEURON_TYPES = {"spiking": "LTC", "readout": "LTC_READOUT"}
 READOUT_MESSAGE_BITS = 24
 """The readout sends its 24-bit membrane ``u`` as a graded message."""
 
-GATE_INIT = {p.name: p.init for p in LTC_SPEC.params if isinstance(p.init, tuple)}
-"""(mean, std) of the normal initialization per gate parameter (:data:`lava_fptt.neurons.ltc.LTC_SPEC`):
-gates start mostly driven by their bias, with ``tau_m ~ sigmoid(-2) = 0.12`` (a membrane memory of
-about 8 steps) and ``tau_adp ~ sigmoid(2) = 0.88`` (adaptation decaying over about 8 steps)."""
+def gate_init(spec: ParamSpec) -> dict[str, tuple[float, float]]:
+    """(mean, std) of the normal initialization per gate parameter of ``spec``
+    (:data:`lava_fptt.neurons.ltc.LTC_SPEC`, ``READOUT_SPEC``): gates start mostly driven by their bias,
+    in the spiking layers with ``tau_m ~ sigmoid(-2) = 0.12`` (a membrane memory of about 8 steps) and
+    ``tau_adp ~ sigmoid(2) = 0.88`` (adaptation decaying over about 8 steps), in the readout with
+    ``tau_m ~ sigmoid(-4)`` (about 55 steps)."""
+    return {p.name: p.init for p in spec.params if isinstance(p.init, tuple)}
 
 
 class _LiquidBlock(StatefulBlock):
     """Weights, per-neuron parameters, carried state and the time loop shared by all blocks."""
 
+    _spec: ParamSpec
     _float_params: type[NamedTuple]
     _int_params: type[NamedTuple]
     _state_type: type[NamedTuple]
@@ -93,9 +99,10 @@ class _LiquidBlock(StatefulBlock):
             bound = 1.0 / math.sqrt(out_features)
             self.rec_weight = nn.Parameter(
                 torch.empty(out_features, out_features).uniform_(-bound, bound))
+        gates = gate_init(self._spec)
         for name in self._int_params._fields:
-            if name in GATE_INIT:
-                mean, std = GATE_INIT[name]
+            if name in gates:
+                mean, std = gates[name]
                 self.register_parameter(name, nn.Parameter(torch.randn(out_features) * std + mean))
             elif name == "bias":
                 self.bias = nn.Parameter(torch.zeros(out_features))
@@ -205,6 +212,7 @@ class _LiquidBlock(StatefulBlock):
 
 
 class _SpikingBlock(_LiquidBlock):
+    _spec = LTC_SPEC
     _float_params = LTCParams
     _int_params = LTCIntParams
     _state_type = LTCState
@@ -267,6 +275,7 @@ class LTCReadout(_LiquidBlock):
     The output is the membrane in float units (in quantized mode the integer ``u / 4096``).
     """
 
+    _spec = READOUT_SPEC
     _float_params = ReadoutParams
     _int_params = ReadoutIntParams
     _state_type = ReadoutState

@@ -14,15 +14,23 @@ from ..training import METHODS, TrainConfig, distributed, train
 from ..training.config import OPTIMIZERS
 from ..training.methods.sltt import DEFAULT_CHUNK
 from ..device import resolve_device
-from .common import add_data, add_device, add_json, encoding_from
+from .common import add_data, add_device, add_json, encoding_from, positive_int
 
 # Options passed to the method under the same name, and only when given on the command line.
 METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting", "soft_target")
-ALGO_DEFAULTS: dict[str, dict[str, Any]] = {"fptt": {"optimizer": "adam", "chunk": 8, "lr": 1e-2}}
-"""Defaults of a method's command line where the measured best differs from the general ones
-(FPTT: the best of the ablation of the sFPTT reference's settings on MNIST-1D,
-``docs/temporal-benchmark.md``)."""
 DEFAULT_LR = 3e-3
+GENERAL_DEFAULTS: dict[str, Any] = {"optimizer": "adam", "lr": DEFAULT_LR, "batch_size": 32}
+"""Optimizer, learning rate and batch size of every method unless :data:`ALGO_DEFAULTS` says otherwise."""
+ALGO_DEFAULTS: dict[str, dict[str, Any]] = {"fptt": {"chunk": 8, "batch_size": 16}}
+"""Defaults of a method's command line where the measured best differs from the general ones (FPTT:
+chunks of 8 steps and batches of 16, with Adam at 3e-3, the settings measured best on MNIST-1D and on
+digits one pixel per step at 40 epochs, ``docs/temporal-benchmark.md``)."""
+
+
+def algo_default(algo: str, name: str) -> Any:
+    """The default of option ``name`` (``optimizer``, ``lr``, ``batch_size``, or a method option such as
+    ``chunk`` where :data:`ALGO_DEFAULTS` sets one) for method ``algo``."""
+    return ALGO_DEFAULTS.get(algo, {}).get(name, GENERAL_DEFAULTS.get(name))
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -55,9 +63,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_data(parser)
     parser.add_argument("--hidden", type=int, nargs="+", help="hidden layer sizes of a dense stack (default: 128)")
     parser.add_argument("--epochs", type=int, default=8, help="epochs (default: 8)")
-    parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
-    parser.add_argument("--lr", type=float,
-                        help=f"learning rate (default: {DEFAULT_LR}, for fptt {ALGO_DEFAULTS['fptt']['lr']})")
+    parser.add_argument("--batch-size", type=positive_int, help=f"batch size (default: {GENERAL_DEFAULTS['batch_size']}, "
+                                                        f"for fptt {ALGO_DEFAULTS['fptt']['batch_size']})")
+    parser.add_argument("--lr", type=float, help=f"learning rate (default: {DEFAULT_LR})")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS),
                         help="adam, or adamax (the sFPTT reference's); default adam")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
@@ -116,8 +124,9 @@ def run(args: argparse.Namespace) -> Optional[dict[str, Any]]:
     network, source_file = network_config(args, probe.num_channels, probe.num_classes)
     config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, **draw, encoding=encoding, network=network,
                          algo=args.algo, algo_params=method_params(args), epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr or ALGO_DEFAULTS.get(args.algo, {}).get("lr", DEFAULT_LR),
-                         optimizer=getattr(args, "optimizer", None) or ALGO_DEFAULTS.get(args.algo, {}).get("optimizer", "adam"),
+                         batch_size=args.batch_size or algo_default(args.algo, "batch_size"),
+                         lr=args.lr or algo_default(args.algo, "lr"),
+                         optimizer=getattr(args, "optimizer", None) or algo_default(args.algo, "optimizer"),
                          lr_schedule=getattr(args, "lr_schedule", "constant"),
                          loss_gain=getattr(args, "loss_gain", 8.0),
                          seed=args.seed,
