@@ -107,6 +107,24 @@ def test_float_mode_runs_the_float_form():
             torch.testing.assert_close(got[:, :, t], s)
 
 
+def test_the_readout_starts_with_a_memory_of_a_whole_sequence_and_hidden_layers_with_a_short_one():
+    """A readout driven for one step and then left alone keeps about 1/e of its charge after ~55 steps
+    (membrane gate sigmoid(-4)); a hidden layer's membrane gate starts near sigmoid(-2) (~8 steps)."""
+    torch.manual_seed(0)
+    readout, hidden = LTCReadout(4, 2000, quantized=False), LTCRecurrent(4, 2000, quantized=False)
+    assert abs(readout.mem_gate_bias.mean().item() + 4.0) < 0.05
+    assert abs(hidden.mem_gate_bias.mean().item() + 2.0) < 0.05
+    with torch.no_grad():
+        readout.weight.fill_(1.0)
+        readout.mem_gate_i.zero_()
+        readout.mem_gate_u.zero_()
+        x = torch.zeros(1, 4, 56)
+        x[:, :, 0] = 1.0
+        u = readout(x)[0]
+    kept = (u[:, 55] / u[:, 0]).median().item()
+    assert 0.25 < kept < 0.45  # (1 - sigmoid(-4))**55 = 0.37
+
+
 @pytest.mark.parametrize("quantized", [True, False])
 def test_chunks_with_carried_state_equal_one_long_run(quantized):
     torch.manual_seed(6)
