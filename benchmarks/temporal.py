@@ -64,7 +64,8 @@ def spiking_config(job: dict[str, Any]) -> Any:
     sizes = (job["channels"], job["hidden"], job["classes"])
     return TrainConfig(dataset=job["dataset"], data_samples=job["data_samples"], encoding=encoding,
                        network=NetworkConfig(sizes=sizes, model=neuron, recurrent=True,
-                                             reset_frac=job.get("reset_frac", 0.0)),
+                                             reset_frac=job.get("reset_frac", 0.0),
+                                             readout_gate_bias=job.get("readout_gate_bias") if neuron == "ltc" else None),
                        algo=algo, algo_params=params, epochs=job["epochs"], batch_size=batch, lr=lr,
                        optimizer=optimizer, lr_schedule="cosine", loss_gain=job.get("loss_gain", 8.0),
                        seed=job["seed"])
@@ -89,9 +90,20 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
                "seconds_per_epoch": statistics.mean(m["seconds"] for m in metrics),
                "settings": f"{config.algo} {config.algo_params} {config.optimizer} lr {config.lr} "
-                           f"batch {config.batch_size} reset {config.network.reset_frac} gain {config.loss_gain}"}
+                           f"batch {config.batch_size} reset {config.network.reset_frac} gain {config.loss_gain}"
+                           f"{readout_setting(config.network)}"}
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"model": job["model"], "seed": job["seed"], "epochs": job["epochs"], **row, "peak_mb": peak_kb / 1024}
+
+
+def readout_setting(network: Any) -> str:
+    """`` readout gate B`` for an LTC network's settings column (B: its readout's initial gate bias)."""
+    if network.model != "ltc":
+        return ""
+    from lava_fptt.neurons.ltc import READOUT_MEMORY_GATE_BIAS
+
+    bias = READOUT_MEMORY_GATE_BIAS if network.readout_gate_bias is None else network.readout_gate_bias
+    return f" readout gate {bias}"
 
 
 def train_baseline(job: dict[str, Any]) -> dict[str, Any]:
@@ -193,6 +205,8 @@ def main() -> None:
     parser.add_argument("--reset-frac", type=float, default=0.0,
                         help="LTC: the fraction of the membrane a spike removes (default: 0, no reset)")
     parser.add_argument("--loss-gain", type=float, default=8.0, help="spiking models: the readout's logit gain")
+    parser.add_argument("--readout-gate-bias", type=float,
+                        help="LTC: the readout's initial membrane-gate bias (default: the block's, -4)")
     parser.add_argument("--tbptt-chunk", type=int, default=8)
     parser.add_argument("--fptt-chunk", type=int, default=algo_default("fptt", "chunk"),
                         help="default: lava-fptt train --algo fptt's, %(default)s")

@@ -48,3 +48,9 @@ def test_fptt_defaults_to_the_measured_best_and_options_override_them(monkeypatc
     assert (config.optimizer, config.algo_params["chunk"], config.lr, config.batch_size) == ("adamax", 1, 0.01, 64)
     config = config_of(["--algo", "bptt"], monkeypatch)
     assert (config.optimizer, config.algo_params, config.lr, config.batch_size) == ("adam", {}, train_cli.DEFAULT_LR, 32)
+
+
+def test_the_readout_memory_option_reaches_the_network_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = config_of(["--model", "ltc", "--recurrent", "--readout-gate-bias", "-2"], monkeypatch)
+    assert config.network.readout_gate_bias == -2.0
+    assert config_of(["--model", "ltc"], monkeypatch).network.readout_gate_bias is None  # the block's default

@@ -125,6 +125,19 @@ def test_the_readout_starts_with_a_memory_of_a_whole_sequence_and_hidden_layers_
     assert 0.25 < kept < 0.45  # (1 - sigmoid(-4))**55 = 0.37
 
 
+def test_the_readout_memory_is_a_network_setting_refused_for_other_models():
+    from lava_fptt.models.network import NetworkConfig, build_network
+
+    torch.manual_seed(0)
+    net = build_network(NetworkConfig(sizes=(4, 8, 1000), model="ltc", readout_gate_bias=-2.0))
+    readout = [m for m in net.modules() if isinstance(m, LTCReadout)][0]
+    assert abs(readout.mem_gate_bias.mean().item() + 2.0) < 0.05
+    with pytest.raises(ValueError, match="readout_gate_bias is an LTC readout's setting"):
+        NetworkConfig(sizes=(4, 8, 10), model="cuba", readout_gate_bias=-2.0)
+    with pytest.raises(ValueError, match=r"memory_gate_bias must be in \[-8.0, 8.0\]"):
+        LTCReadout(4, 3, memory_gate_bias=9.0)
+
+
 @pytest.mark.parametrize("quantized", [True, False])
 def test_chunks_with_carried_state_equal_one_long_run(quantized):
     torch.manual_seed(6)

@@ -39,6 +39,7 @@ from torch import nn
 from lava_fptt.neurons.ltc import (
     LTC_SPEC,
     ONE,
+    READOUT_MEMORY_GATE_BIAS,
     READOUT_SPEC,
     LTCIntParams,
     LTCParams,
@@ -68,6 +69,10 @@ NETX_NEURON_TYPES = {"spiking": "LTC", "readout": "LTC_READOUT"}
 READOUT_MESSAGE_BITS = 24
 """The readout sends its 24-bit membrane ``u`` as a graded message."""
 
+GATE_BIAS_RANGE = (-8.0, 8.0)
+"""Gate pre-activations saturate at +-8 (the sigmoid table's range): a bias past them is meaningless."""
+
+
 def gate_init(spec: ParamSpec) -> dict[str, tuple[float, float]]:
     """(mean, std) of the normal initialization per gate parameter of ``spec``
     (:data:`lava_fptt.neurons.ltc.LTC_SPEC`, ``READOUT_SPEC``): gates start mostly driven by their bias,
@@ -86,7 +91,8 @@ class _LiquidBlock(StatefulBlock):
     _state_type: type[NamedTuple]
 
     def __init__(self, in_features: int, out_features: int, *, recurrent: bool, quantized: bool,
-                 weight_exp: int, constants: dict[str, float] | None = None) -> None:
+                 weight_exp: int, constants: dict[str, float] | None = None,
+                 gate_means: dict[str, float] | None = None) -> None:
         super().__init__()
         constants = constants or {}
         self.in_features, self.out_features = in_features, out_features
@@ -100,6 +106,8 @@ class _LiquidBlock(StatefulBlock):
             self.rec_weight = nn.Parameter(
                 torch.empty(out_features, out_features).uniform_(-bound, bound))
         gates = gate_init(self._spec)
+        for name, mean in (gate_means or {}).items():
+            gates[name] = (mean, gates[name][1])
         for name in self._int_params._fields:
             if name in gates:
                 mean, std = gates[name]
@@ -281,9 +289,14 @@ class LTCReadout(_LiquidBlock):
     _state_type = ReadoutState
 
     def __init__(self, in_features: int, out_features: int, *, quantized: bool = True,
-                 weight_exp: int = 0) -> None:
+                 weight_exp: int = 0, memory_gate_bias: float = READOUT_MEMORY_GATE_BIAS) -> None:
+        """``memory_gate_bias``: mean initial bias of the membrane gate, ``tau_m ~ sigmoid(bias)``
+        (default -4: a memory of about 55 steps; -2, the hidden layers', about 8)."""
+        if not GATE_BIAS_RANGE[0] <= memory_gate_bias <= GATE_BIAS_RANGE[1]:
+            raise ValueError(f"readout memory_gate_bias must be in [{GATE_BIAS_RANGE[0]}, {GATE_BIAS_RANGE[1]}] "
+                             f"(the gate saturates beyond), got {memory_gate_bias}")
         super().__init__(in_features, out_features, recurrent=False, quantized=quantized,
-                         weight_exp=weight_exp)
+                         weight_exp=weight_exp, gate_means={"mem_gate_bias": memory_gate_bias})
 
     def _step(self, a: torch.Tensor, state: ReadoutState, params: NamedTuple) -> tuple[torch.Tensor, ReadoutState]:
         return readout_step(a, state, params)

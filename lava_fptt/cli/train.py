@@ -59,6 +59,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "(the output layer stays feed-forward)")
     parser.add_argument("--reset-frac", type=float, default=0.0,
                         help="ltc: fraction of the membrane a spike removes (0: none, default; 1: hard reset)")
+    parser.add_argument("--readout-gate-bias", type=float, metavar="B",
+                        help="ltc: mean initial membrane-gate bias of the readout, tau_m ~ sigmoid(B) (default -4: "
+                             "a memory of about 55 steps, best for FPTT and on MNIST-1D; -2: about 8 steps, better "
+                             "for BPTT on digits one pixel per step; docs/temporal-benchmark.md)")
     parser.add_argument("--algo", choices=sorted(METHODS), default="bptt", help="training method (default: bptt)")
     add_data(parser)
     parser.add_argument("--hidden", type=int, nargs="+", help="hidden layer sizes of a dense stack (default: 128)")
@@ -161,4 +165,5 @@ def network_config(args: argparse.Namespace, channels: int, classes: int) -> tup
         return NetworkConfig(sizes=(channels, classes), arch=arch), None
     sizes = (channels, *(args.hidden or [128]), classes)
     return NetworkConfig(sizes=sizes, model=args.model, recurrent=getattr(args, "recurrent", False),
-                         reset_frac=getattr(args, "reset_frac", 0.0)), None
+                         reset_frac=getattr(args, "reset_frac", 0.0),
+                         readout_gate_bias=getattr(args, "readout_gate_bias", None)), None

@@ -72,6 +72,9 @@ class NetworkConfig:
     """LTC only: fraction of the membrane a spike removes in the hidden layers. 0 (no reset: the
     adaptive threshold alone limits firing) trains several times faster on sequences than the
     reference's hard reset (1.0); see ``docs/ltc_training.md``."""
+    readout_gate_bias: Optional[float] = None
+    """LTC only: mean initial membrane-gate bias of the readout (None: the block's default, -4, a memory
+    of about 55 steps; -2 gives the hidden layers' 8 steps). See ``docs/temporal-benchmark.md``."""
     arch: Optional[str] = None
     """A convolutional CUBA network in the layer syntax of :mod:`lava_fptt.models.conv`."""
     input_shape: Optional[tuple[int, ...]] = None
@@ -95,6 +98,8 @@ class NetworkConfig:
                                       or self.recurrent):
             raise ValueError("init builds the network of a netx file: no source, arch, model 'ltc' or recurrent "
                              "with it")
+        if self.readout_gate_bias is not None and self.model != "ltc":
+            raise ValueError(f"readout_gate_bias is an LTC readout's setting; model {self.model!r} has no such readout")
         if self.arch is not None:
             arch_layout(self.arch)  # refuses a bad architecture now, naming the layer
 
