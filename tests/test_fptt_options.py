@@ -42,7 +42,7 @@ def config_of(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> TrainConfig:
 
 def test_fptt_defaults_to_the_measured_best_and_options_override_them(monkeypatch: pytest.MonkeyPatch) -> None:
     config = config_of(["--algo", "fptt"], monkeypatch)
-    assert (config.optimizer, config.algo_params["chunk"], config.lr, config.batch_size) == ("adam", 8, 3e-3, 16)
+    assert (config.optimizer, config.algo_params["chunk"], config.lr, config.batch_size) == ("adam", 8, 3e-3, 8)
     config = config_of(["--algo", "fptt", "--optimizer", "adamax", "--chunk", "1", "--lr", "0.01",
                         "--batch-size", "64"], monkeypatch)
     assert (config.optimizer, config.algo_params["chunk"], config.lr, config.batch_size) == ("adamax", 1, 0.01, 64)

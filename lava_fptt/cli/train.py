@@ -21,10 +21,10 @@ METHOD_OPTIONS = ("chunk", "k", "alpha", "clip", "mse_weight", "late_weighting",
 DEFAULT_LR = 3e-3
 GENERAL_DEFAULTS: dict[str, Any] = {"optimizer": "adam", "lr": DEFAULT_LR, "batch_size": 32}
 """Optimizer, learning rate and batch size of every method unless :data:`ALGO_DEFAULTS` says otherwise."""
-ALGO_DEFAULTS: dict[str, dict[str, Any]] = {"fptt": {"chunk": 8, "batch_size": 16}}
+ALGO_DEFAULTS: dict[str, dict[str, Any]] = {"fptt": {"chunk": 8, "batch_size": 8}}
 """Defaults of a method's command line where the measured best differs from the general ones (FPTT:
-chunks of 8 steps and batches of 16, with Adam at 3e-3, the settings measured best on MNIST-1D and on
-digits one pixel per step at 40 epochs, ``docs/temporal-benchmark.md``)."""
+chunks of 8 steps and batches of 8, with Adam at 3e-3, the settings measured best on MNIST-1D (15
+epochs) and on digits one pixel per step (40 epochs), ``docs/temporal-benchmark.md``)."""
 
 
 def algo_default(algo: str, name: str) -> Any:

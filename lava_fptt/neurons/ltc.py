@@ -115,8 +115,8 @@ READOUT_MEMORY_GATE_BIAS = -4.0
 """Mean initial membrane-gate bias of the readout: ``tau_m ~ sigmoid(-4) = 0.018``, a memory of about 55
 steps, so that the readout integrates the hidden layer's evidence over a whole sequence from the start.
 With the hidden neurons' -2 (about 8 steps), recurrent LTC networks trained on MNIST-1D moved the readout's
-bias towards -3 to -3.4 by themselves; starting at -4 gave +1.5 to +4 points after 15 and 40 epochs for
-BPTT and FPTT alike (``docs/temporal-benchmark.md``)."""
+bias towards -3 to -3.4 by themselves; starting at -4 gave +1 to +6 points after 15 and 40 epochs for
+BPTT and FPTT alike on MNIST-1D (``docs/temporal-benchmark.md``)."""
 READOUT_SPEC = ParamSpec("LTC", (
     LTC_SPEC["mem_gate_i"], LTC_SPEC["mem_gate_u"],
     dataclasses.replace(LTC_SPEC["mem_gate_bias"], init=(READOUT_MEMORY_GATE_BIAS, 0.5)),
