@@ -78,7 +78,8 @@ def config_of(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> TrainConfig:
 @pytest.mark.slow  # one short epoch of training (about 10 s)
 def test_fptt_trains_with_the_soft_target_from_the_command_line(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     config = config_of(monkeypatch, ["--algo", "fptt", "--soft-target", "--model", "ltc", "--recurrent", "--hidden", "16",
-                        "--encoding", "pixel", "--epochs", "1", "--train-limit", "64", "--optimizer", "adamax"])
+                        "--encoding", "pixel", "--epochs", "1", "--train-limit", "64", "--optimizer", "adamax",
+                        "--batch-size", "32"])
     assert config.algo_params["soft_target"] is True and make_method("fptt", **config.algo_params).soft_target
     assert not make_method("fptt").soft_target
     monkeypatch.undo()
