@@ -39,7 +39,6 @@ from torch import nn
 from lava_fptt.neurons.ltc import (
     LTC_SPEC,
     ONE,
-    READOUT_MEMORY_GATE_BIAS,
     READOUT_SPEC,
     LTCIntParams,
     LTCParams,
@@ -289,14 +288,18 @@ class LTCReadout(_LiquidBlock):
     _state_type = ReadoutState
 
     def __init__(self, in_features: int, out_features: int, *, quantized: bool = True,
-                 weight_exp: int = 0, memory_gate_bias: float = READOUT_MEMORY_GATE_BIAS) -> None:
+                 weight_exp: int = 0, memory_gate_bias: Optional[float] = None) -> None:
         """``memory_gate_bias``: mean initial bias of the membrane gate, ``tau_m ~ sigmoid(bias)``
-        (default -4: a memory of about 55 steps; -2, the hidden layers', about 8)."""
-        if not GATE_BIAS_RANGE[0] <= memory_gate_bias <= GATE_BIAS_RANGE[1]:
-            raise ValueError(f"readout memory_gate_bias must be in [{GATE_BIAS_RANGE[0]}, {GATE_BIAS_RANGE[1]}] "
-                             f"(the gate saturates beyond), got {memory_gate_bias}")
+        (None: the readout's specification, -4, a memory of about 55 steps; -2, the hidden layers',
+        about 8)."""
+        gate_means = None
+        if memory_gate_bias is not None:
+            if not GATE_BIAS_RANGE[0] <= memory_gate_bias <= GATE_BIAS_RANGE[1]:
+                raise ValueError(f"readout memory_gate_bias must be in [{GATE_BIAS_RANGE[0]}, {GATE_BIAS_RANGE[1]}] "
+                                 f"(the gate saturates beyond), got {memory_gate_bias}")
+            gate_means = {"mem_gate_bias": memory_gate_bias}
         super().__init__(in_features, out_features, recurrent=False, quantized=quantized,
-                         weight_exp=weight_exp, gate_means={"mem_gate_bias": memory_gate_bias})
+                         weight_exp=weight_exp, gate_means=gate_means)
 
     def _step(self, a: torch.Tensor, state: ReadoutState, params: NamedTuple) -> tuple[torch.Tensor, ReadoutState]:
         return readout_step(a, state, params)

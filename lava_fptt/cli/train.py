@@ -104,9 +104,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def method_params(args: argparse.Namespace) -> dict[str, Any]:
     """The method's hyperparameters given on the command line (stored in ``TrainConfig.algo_params``)."""
     params = {name: getattr(args, name) for name in METHOD_OPTIONS if getattr(args, name, None) is not None}
-    defaults = ALGO_DEFAULTS.get(args.algo, {})
-    if "chunk" in defaults:
-        params.setdefault("chunk", defaults["chunk"])
+    chunk = algo_default(args.algo, "chunk")
+    if chunk is not None:
+        params.setdefault("chunk", chunk)
     if params.get("clip") == 0:
         params["clip"] = None
     if args.algo == "sltt-k":

@@ -48,8 +48,7 @@ def ltc_stack(config: NetworkConfig) -> BlockChain:
     options: dict[str, Any] = {"quantized": config.quantized, "weight_exp": config.weight_exp}
     blocks: list[torch.nn.Module] = [hidden(sizes[i], sizes[i + 1], reset_frac=config.reset_frac, **options)
                                      for i in range(len(sizes) - 2)]
-    readout: dict[str, Any] = {} if config.readout_gate_bias is None else {"memory_gate_bias": config.readout_gate_bias}
-    blocks.append(LTCReadout(sizes[-2], sizes[-1], **options, **readout))
+    blocks.append(LTCReadout(sizes[-2], sizes[-1], memory_gate_bias=config.readout_gate_bias, **options))
     return BlockChain(blocks, output_kind="readout")
 
 
